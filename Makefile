@@ -1,0 +1,39 @@
+# newslake — `make` alone lists the targets.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+LAKE ?= data/lake
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -U pip "uv==0.13.8"
+	$(UV) sync --frozen --inexact --all-groups
+	touch $@
+
+install: $(VENV)/.installed ## create .venv/ with the pinned dependencies (uv.lock)
+
+run: install ## ingest the bundled sample pages into data/lake and query them
+	$(VENV)/bin/newslake ingest data/samples --lake $(LAKE)
+	$(VENV)/bin/newslake query "select domain, title, word_count from articles order by domain" --lake $(LAKE)
+
+test: install ## run the test suite
+	$(VENV)/bin/python -m pytest
+
+lint: install ## ruff format check, ruff check, mypy
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy flows tasks
+
+bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/RESULTS.md)
+	$(VENV)/bin/python -m bench.extraction
+	$(VENV)/bin/python -m bench.metadata
+	$(VENV)/bin/python -m bench.throughput
+
+.PHONY: help install run test lint bench

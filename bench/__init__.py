@@ -1,0 +1,1 @@
+"""Benchmarks over ../shared/corpus; each module writes its figures into bench/RESULTS.md."""

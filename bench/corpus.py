@@ -1,0 +1,42 @@
+"""Where the shared corpus lives, and the shared scoring helpers of the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+CORPUS = Path(os.environ.get("NEWSLAKE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def require(sub: str) -> Path:
+    """The corpus folder `sub`, or exit cleanly saying it is absent."""
+    path = CORPUS / sub
+    if not path.exists():
+        sys.exit(f"skipped: {path} is absent (set NEWSLAKE_CORPUS)")
+    return path
+
+
+def token_f1(predicted: str | None, gold: str | None) -> float:
+    """Bag-of-words F1 over lower-cased \\w+ tokens, as the scrapinghub benchmark scores bodies."""
+    pred = Counter(re.findall(r"\w+", (predicted or "").lower()))
+    ref = Counter(re.findall(r"\w+", (gold or "").lower()))
+    if not pred or not ref:
+        return float(pred == ref)
+    overlap = sum((pred & ref).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(pred.values()), overlap / sum(ref.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def record(section: str, body: str) -> None:
+    """Replace the `## section` of bench/RESULTS.md with `body` (other sections are kept)."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
+    block = f"## {section}\n\n{body.strip()}\n\n"
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block
+    RESULTS.write_text(text)

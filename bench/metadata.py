@@ -1,0 +1,83 @@
+"""Title, author and date hit rates on ../shared/corpus/news_metadata: newslake vs trafilatura.
+
+Run: `.venv/bin/python -m bench.metadata`. A title hits when it equals the gold title with
+whitespace and case folded; authors hit when every gold author's surname appears among the
+extracted authors; the date hits when the UTC day of publication agrees.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from datetime import UTC, datetime
+
+import trafilatura
+
+from bench.corpus import record, require
+from tasks.errors import PageError
+from tasks.extract import article_from_html
+from tasks.metadata import parse_timestamp
+from tasks.records import RawPage
+from tasks.settings import load_settings
+
+
+def _fold(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def _authors_hit(predicted: list[str], gold: list[str]) -> bool:
+    found = _fold(" ".join(predicted))
+    return all(_fold(name).split()[-1] in found for name in gold if name.split())
+
+
+def _day(value: str | datetime | None) -> str | None:
+    if isinstance(value, str):
+        value = parse_timestamp(value) if "T" in value or " " in value else value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date().isoformat()
+    return value
+
+
+def main() -> None:
+    root = require("news_metadata")
+    gold = json.loads((root / "ground-truth.json").read_text())
+    options = load_settings().extract
+    hits = {name: {"title": 0, "authors": 0, "date": 0} for name in ("trafilatura", "newslake")}
+    misses: list[str] = []
+    for key, item in gold.items():
+        expected = item["expected"]
+        html = gzip.decompress((root / item["html_file"]).read_bytes()).decode("utf-8", "replace")
+        doc = trafilatura.bare_extraction(html, url=item["url"], with_metadata=True)
+        try:
+            art = article_from_html(RawPage(source=key, url=item["url"]), html, options=options, timeout_s=0, run_id="b")
+            ours = (art.title, list(art.authors), art.published_at)
+        except PageError:
+            ours = (None, [], None)
+        theirs = (doc.title, (doc.author or "").split(";"), doc.date) if doc else (None, [], None)
+        for name, (title, authors, date) in (("trafilatura", theirs), ("newslake", ours)):
+            got = {
+                "title": _fold(title) == _fold(expected.get("title")),
+                "authors": _authors_hit(authors, expected.get("authors") or []),
+                "date": _day(date) == _day(expected.get("publishing_date")),
+            }
+            for field, ok in got.items():
+                hits[name][field] += ok
+                if name == "newslake" and not ok and "-v" in sys.argv:
+                    misses.append(f"{key} {field}: {locals()[field if field != 'date' else 'date']!r} vs gold {expected.get({'title': 'title', 'authors': 'authors', 'date': 'publishing_date'}[field])!r}")
+    n = len(gold)
+    lines = [
+        f"`python -m bench.metadata` — {n} pages of corpus/news_metadata.",
+        "",
+        "| extractor | title exact | every author's surname | UTC day of publication |",
+        "|---|---|---|---|",
+    ]
+    for name, row in hits.items():
+        lines.append(f"| {name} | {row['title'] / n:.3f} | {row['authors'] / n:.3f} | {row['date'] / n:.3f} |")
+    print("\n".join(misses))
+    print("\n".join(lines))
+    record("Metadata hit rates (corpus/news_metadata)", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""newslake's exceptions, split by what the caller does with them.
+
+    NewslakeError                 anything newslake raises on purpose
+    ├── ConfigError               a bad setting: fix config/*.toml, the environment or the flags
+    ├── InputNotFoundError        an input path that does not exist: the run stops before it starts
+    └── PageError                 one page cannot become an article: it becomes a `rejects` row
+        ├── LoadError             stage "load": unreadable file, corrupt gzip, malformed record
+        ├── DecodeError           stage "decode": binary data, unknown charset
+        └── ExtractError          stage "extract": no main text, a feed, a timeout
+
+A PageError never crashes a run: the flow turns it into a reject with its stage, its class name
+and its message. Everything else is a bug or a fault of the machine and stops the run loudly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "ExtractError",
+    "InputNotFoundError",
+    "LoadError",
+    "NewslakeError",
+    "PageError",
+    "Stage",
+]
+
+Stage = Literal["load", "decode", "extract", "fetch", "write"]
+
+
+class NewslakeError(Exception):
+    """Base of every error newslake raises on purpose."""
+
+
+class ConfigError(NewslakeError):
+    """A setting has a value newslake cannot use."""
+
+
+class InputNotFoundError(NewslakeError):
+    """An input path named by the user does not exist."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"input not found: {path!r}")
+
+
+class PageError(NewslakeError):
+    """One page cannot become an article; the message is the reject's human-readable reason."""
+
+    stage: Stage = "extract"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class LoadError(PageError):
+    """The page's bytes could not be read out of its container (file, gzip, JSONL, WARC)."""
+
+    stage: Stage = "load"
+
+
+class DecodeError(PageError):
+    """The page's bytes are not text in any charset we can identify."""
+
+    stage: Stage = "decode"
+
+
+class ExtractError(PageError):
+    """The page is text but holds no article."""
+
+    stage: Stage = "extract"

@@ -1,0 +1,244 @@
+"""Read raw pages from disk: HTML files, JSONL dumps and WARC/ARC archives, streamed.
+
+`iter_pages` yields one `RawPage` or `Reject` at a time and never holds more than one page in
+memory, so a run over a million-page archive needs no more memory than a run over ten. Every
+page-level problem (corrupt gzip, a decompression bomb, a malformed JSONL line or WARC record)
+becomes a `Reject`; only a missing input path raises, before anything is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from tasks.errors import InputNotFoundError, LoadError, NewslakeError
+from tasks.records import PreExtracted, RawPage, Reject
+from tasks.settings import Limits
+
+__all__ = ["InputKind", "input_kind", "iter_pages", "resolve_inputs"]
+
+InputKind = Literal["html", "jsonl", "warc"]
+
+_SUFFIXES: dict[str, InputKind] = {
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".warc": "warc",
+    ".arc": "warc",
+}
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def input_kind(path: Path) -> InputKind | None:
+    """The loader for a file, from its name (`.gz` is looked through), or None if unsupported."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return _SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def resolve_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Expand directories (recursively, sorted) into the files newslake can read.
+
+    Raises InputNotFoundError for a path that does not exist and NewslakeError for a file named
+    explicitly whose type is unknown, so that a typo fails the run before any work is done.
+    """
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and input_kind(p))
+        elif path.is_file():
+            if input_kind(path) is None:
+                msg = f"{str(path)!r} is not an HTML (.html/.htm), JSONL (.jsonl) or WARC file"
+                raise NewslakeError(msg)
+            files.append(path)
+        else:
+            raise InputNotFoundError(str(path))
+    return files
+
+
+def _open(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def _read_bounded(fh: IO[bytes], limit: int, what: str) -> bytes:
+    """Read at most `limit` bytes; more means a page too large (or a gzip bomb) to parse."""
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        msg = f"{what} is larger than the limit of {limit:,} bytes after decompression"
+        raise LoadError(msg)
+    return data
+
+
+def _load_html(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
+    source = str(path)
+    try:
+        fetched_at = _mtime(path)
+        with _open(path) as fh:
+            body = _read_bounded(fh, max_bytes, "the page")
+    except LoadError as exc:
+        yield Reject.from_error(exc, source=source, url=None)
+        return
+    except _GZIP_ERRORS as exc:
+        err = LoadError(f"cannot read the file: {exc} ({type(exc).__name__})")
+        yield Reject.from_error(err, source=source, url=None)
+        return
+    yield RawPage(source=source, url=None, body=body, fetched_at=fetched_at)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage:
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        msg = f"malformed JSON: {exc}"
+        raise LoadError(msg) from exc
+    if not isinstance(record, dict):
+        msg = f"a JSONL record must be an object, got {type(record).__name__}"
+        raise LoadError(msg)
+    url = record.get("url")
+    if not isinstance(url, str) or not url:
+        msg = "the record has no 'url'"
+        raise LoadError(msg)
+    fetched_at = _parse_time(record.get("fetched_at")) or fallback
+    html, text = record.get("html"), record.get("text")
+    if isinstance(html, str) and html.strip():
+        headers = record.get("headers") if isinstance(record.get("headers"), dict) else {}
+        status = record.get("status") if isinstance(record.get("status"), int) else None
+        return RawPage(
+            source=source,
+            url=url,
+            body=html.encode("utf-8", errors="surrogatepass"),
+            charset="utf-8",
+            fetched_at=fetched_at,
+            status=status,
+            headers={str(k): str(v) for k, v in (headers or {}).items()},
+        )
+    if isinstance(text, str) and text.strip():
+        authors = record.get("authors") or []
+        if isinstance(authors, str):
+            authors = [authors]
+        pre = PreExtracted(
+            text=text,
+            title=record.get("title") if isinstance(record.get("title"), str) else None,
+            authors=tuple(str(a) for a in authors if a),
+            published_at=record.get("published_at") if record.get("published_at") else None,
+            language=record.get("language") if isinstance(record.get("language"), str) else None,
+        )
+        return RawPage(source=source, url=url, fetched_at=fetched_at, pre_extracted=pre)
+    msg = "the record has neither a non-empty 'html' nor a non-empty 'text'"
+    raise LoadError(msg)
+
+
+def _load_jsonl(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
+    fallback = _mtime(path)
+    lineno = 0
+    try:
+        with _open(path) as fh:
+            while True:
+                line = fh.readline(max_bytes + 1)
+                if not line:
+                    return
+                lineno += 1
+                source = f"{path}:{lineno}"
+                if len(line) > max_bytes and not line.endswith(b"\n"):
+                    while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                        pass
+                    err = LoadError(f"the line is longer than the limit of {max_bytes:,} bytes")
+                    yield Reject.from_error(err, source=source, url=None)
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    yield _jsonl_record(line, source, fallback)
+                except LoadError as exc:
+                    yield Reject.from_error(exc, source=source, url=None)
+    except _GZIP_ERRORS as exc:
+        err = LoadError(f"the file is corrupt after line {lineno}: {exc} ({type(exc).__name__})")
+        yield Reject.from_error(err, source=f"{path}:{lineno + 1}", url=None)
+
+
+def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | None:
+    """One WARC record as a page, or None when it is not an HTML response (not a page)."""
+    if record.rec_type != "response":
+        return None
+    http = record.http_headers
+    content_type = (http.get_header("Content-Type") if http else None) or ""
+    if http is None or ("html" not in content_type.lower() and content_type):
+        return None
+    url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>") or None
+    fetched_at = _parse_time(record.rec_headers.get_header("WARC-Date"))
+    status = int(http.get_statuscode() or 0) or None
+    if status is not None and not 200 <= status < 300:
+        err = LoadError(f"the archived response has HTTP status {status}, not a page")
+        return Reject.from_error(err, source=source, url=url, fetched_at=fetched_at)
+    try:
+        body = _read_bounded(record.content_stream(), max_bytes, "the archived response")
+    except LoadError as exc:
+        return Reject.from_error(exc, source=source, url=url, fetched_at=fetched_at)
+    charset = None
+    if "charset=" in content_type.lower():
+        charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    return RawPage(
+        source=source,
+        url=url,
+        body=body,
+        fetched_at=fetched_at,
+        charset=charset,
+        status=status,
+        headers=dict(http.headers),
+    )
+
+
+def _load_warc(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
+    offset = 0
+    try:
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh, arc2warc=True)
+            for record in records:
+                offset = records.get_record_offset()
+                page = _warc_page(record, f"{path}@{offset}", max_bytes)
+                if page is not None:
+                    yield page
+    except (ArchiveLoadFailed, *_GZIP_ERRORS, ValueError) as exc:
+        err = LoadError(f"malformed WARC record after offset {offset}: {exc}")
+        yield Reject.from_error(err, source=f"{path}@{offset}", url=None)
+
+
+def iter_pages(files: Iterable[Path], limits: Limits) -> Iterator[RawPage | Reject]:
+    """Stream every page of every file, in order, each as a RawPage or a Reject."""
+    loaders = {"html": _load_html, "jsonl": _load_jsonl, "warc": _load_warc}
+    for path in files:
+        kind = input_kind(path)
+        if kind is None:
+            continue
+        try:
+            limit = limits.max_record_bytes if kind == "jsonl" else limits.max_page_bytes
+            yield from loaders[kind](path, limit)
+        except PermissionError as exc:
+            err = LoadError(f"cannot read the file: {exc.strerror}")
+            yield Reject.from_error(err, source=str(path), url=None)

@@ -1,0 +1,218 @@
+"""Title, authors and publication time from the page's own declarations, cleaned.
+
+trafilatura's metadata takes the first title it sees, site name and all ("Story | The Paper"),
+and knows the day of publication but not the time. Publishers declare the exact values for
+search engines: schema.org JSON-LD (`headline`, `author`, `datePublished`), OpenGraph and
+`article:*` meta tags. We read those first and fall back to trafilatura's guesses, then strip the
+site-name furniture a title carries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml.html import HtmlElement
+
+__all__ = ["PageMeta", "clean_authors", "clean_title", "pick_title", "parse_timestamp", "read_page_meta"]
+
+_ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
+_BYLINE_PREFIX = re.compile(r"^\s*(by|von|par|por|di|door|av|af|de)\s+", re.IGNORECASE)
+_AUTHOR_JUNK = re.compile(r"https?://|@|\bwww\.|\.com\b|^\W+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageMeta:
+    """What a page declares about itself in structured data and meta tags."""
+
+    headline: str | None = None
+    og_title: str | None = None
+    h1: str | None = None
+    sitename: str | None = None
+    authors: tuple[str, ...] = ()
+    published: str | None = None
+    body_nodes: tuple[HtmlElement, ...] = ()
+
+
+def _json_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON object in the page's JSON-LD scripts, flattened through lists and @graph."""
+    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            continue
+        stack: list[Any] = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                yield item
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(reversed(graph))
+
+
+def _types(obj: dict[str, Any]) -> list[str]:
+    kind = obj.get("@type", [])
+    return [str(k) for k in (kind if isinstance(kind, list) else [kind])]
+
+
+def _names(value: Any) -> list[str]:
+    """Author names from a JSON-LD `author`: a string, a Person, or a list of either."""
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and "Organization" not in _types(item):
+            name = item.get("name")
+            if isinstance(name, str):
+                names.append(name)
+            elif isinstance(name, list):
+                names.extend(str(n) for n in name if n)
+    return names
+
+
+def _meta(tree: HtmlElement, *keys: str) -> str | None:
+    for key in keys:
+        for attr in ("property", "name", "itemprop"):
+            for node in tree.iterfind(f'.//meta[@{attr}="{key}"]'):
+                content = (node.get("content") or "").strip()
+                if content:
+                    return content
+    return None
+
+
+def read_page_meta(tree: HtmlElement) -> PageMeta:
+    """Read the page's JSON-LD, meta tags and microdata without changing the tree."""
+    headline = published = sitename = None
+    authors: list[str] = []
+    for obj in _json_objects(tree):
+        if not any(_ARTICLE_TYPES.search(t) for t in _types(obj)):
+            continue
+        if headline is None and isinstance(obj.get("headline"), str):
+            headline = obj["headline"]
+        if published is None and isinstance(obj.get("datePublished"), str):
+            published = obj["datePublished"]
+        if not authors:
+            authors = _names(obj.get("author"))
+        publisher = obj.get("publisher")
+        if sitename is None and isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+            sitename = publisher["name"]
+    if not authors:
+        meta_author = _meta(tree, "author", "article:author", "sailthru.author", "dc.creator")
+        if meta_author and not _AUTHOR_JUNK.search(meta_author):
+            authors = re.split(r"\s*(?:,|;|\band\b|\bund\b|&)\s*", meta_author)
+    published = published or _meta(
+        tree, "article:published_time", "og:published_time", "datePublished", "date",
+        "pubdate", "publishdate", "dc.date", "dcterms.created", "sailthru.date",
+    )
+    body_nodes = tuple(
+        tree.xpath('//*[contains(concat(" ", normalize-space(@itemprop), " "), " articleBody ")]')
+    )
+    return PageMeta(
+        headline=headline,
+        og_title=_meta(tree, "og:title", "twitter:title"),
+        h1=next((" ".join(h.text_content().split()) for h in tree.iter("h1")), None),
+        sitename=sitename or _meta(tree, "og:site_name", "application-name"),
+        authors=tuple(authors),
+        published=published,
+        body_nodes=body_nodes,
+    )
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
+
+
+def _site_marks(sitename: str | None, domain: str | None) -> set[str]:
+    """Folded forms of the site's name: its sitename, its host and the host's longest label."""
+    marks = {_fold(sitename or ""), _fold(domain or "")}
+    if domain:
+        marks.add(_fold(max(domain.split(".")[:-1] or [domain], key=len)))
+    return {m for m in marks if len(m) >= 3}
+
+
+def clean_title(title: str | None, *, sitename: str | None, domain: str | None) -> str | None:
+    """Strip site-name furniture ("Story | The Paper", "The Paper - Story") from a title.
+
+    A segment is dropped only when it names the site (its sitename or its domain) or is a byline,
+    so a title that merely contains a dash or a colon is left as it is.
+    """
+    if not title:
+        return None
+    title = " ".join(unescape(title).split())
+    marks = _site_marks(sitename, domain)
+
+    def is_furniture(part: str) -> bool:
+        folded = _fold(part)
+        if not folded:
+            return True
+        if _BYLINE_PREFIX.match(part) and len(part.split()) <= 5:
+            return True
+        return any(m in folded or (len(folded) >= 4 and folded in m) for m in marks)
+
+    parts = _TITLE_SEPARATORS.split(title)
+    while len(parts) > 1 and is_furniture(parts[-1]):
+        title = _trim_sep(title[: title.rfind(parts.pop())])
+    if len(parts) > 1 and is_furniture(parts[0]):
+        title = _trim_sep(title[len(parts[0]) :])
+    return title or None
+
+
+def _trim_sep(text: str) -> str:
+    return re.sub(r"^\s*(?:[|\-–—:·•»/]|::)\s*|\s*(?:[|\-–—:·•»/]|::)\s*$", "", text).strip()
+
+
+def clean_authors(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Names without "By", e-mail addresses, URLs or duplicates, in their given order."""
+    seen: dict[str, str] = {}
+    for raw in names:
+        for part in re.split(r"\s*(?:;|\|)\s*", raw):
+            name = _BYLINE_PREFIX.sub("", " ".join(part.split())).strip(" ,.")
+            if not name or _AUTHOR_JUNK.search(name) or len(name) > 80:
+                continue
+            seen.setdefault(name.casefold(), name)
+    return tuple(seen.values())
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """An ISO-8601 date or timestamp as an aware UTC datetime; naive values are taken as UTC."""
+    if not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)  # +0100 -> +01:00
+    text = re.sub(r"\.\d+(?=[+-]\d{2}:\d{2}$|$)", "", text)  # fractions of a second
+    try:
+        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def pick_title(candidates: list[str | None]) -> str | None:
+    """The title most candidates agree on (case and spacing folded), else the first one.
+
+    Candidates come in order of trust (OpenGraph, JSON-LD headline, the page's <h1>,
+    trafilatura's guess); where publishers keep an SEO variant in one field, the others outvote it.
+    """
+    present = [c for c in candidates if c]
+    if not present:
+        return None
+    votes: dict[str, int] = {}
+    for c in present:
+        votes[" ".join(c.split()).casefold()] = votes.get(" ".join(c.split()).casefold(), 0) + 1
+    best = max(votes.values())
+    return next(c for c in present if votes[" ".join(c.split()).casefold()] == best)

@@ -1,0 +1,130 @@
+"""Settings: config/*.toml, then NEWSLAKE_* environment variables, then CLI flags.
+
+The TOML files in `config/` are the defaults users edit; environment variables let a scheduler
+or a container change one value without a file; flags win for a single run.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tasks.errors import ConfigError
+
+__all__ = ["ExtractOptions", "Limits", "RunOptions", "Settings", "load_settings"]
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Bounds that keep one hostile page from taking a run's memory or time."""
+
+    max_page_bytes: int = 5_000_000
+    max_record_bytes: int = 8_000_000
+    extract_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractOptions:
+    """trafilatura's options plus newslake's own extraction signals."""
+
+    favor_precision: bool = True
+    include_comments: bool = False
+    include_tables: bool = True
+    use_marked_body: bool = True
+    min_words: int = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """How a run is split into batches and spread over worker processes."""
+
+    workers: int = 0
+    batch_pages: int = 64
+    batch_bytes: int = 32 * 1024 * 1024
+    inflight_per_worker: int = 2
+    progress: bool = True
+
+    @property
+    def worker_count(self) -> int:
+        """The number of worker processes, resolving 0 to the number of CPU cores."""
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a run needs to know, resolved once at start-up."""
+
+    lake: str = "data/lake"
+    run: RunOptions = RunOptions()
+    limits: Limits = Limits()
+    extract: ExtractOptions = ExtractOptions()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def _coerce(value: Any, like: Any, name: str) -> Any:
+    """Convert a TOML or environment value to the type of the field's default."""
+    try:
+        if isinstance(like, bool):
+            if isinstance(value, str):
+                if value.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise ValueError(value)
+                return value.lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        return type(like)(value)
+    except (TypeError, ValueError) as exc:
+        msg = f"setting {name} = {value!r} is not a {type(like).__name__}"
+        raise ConfigError(msg) from exc
+
+
+def _section(cls: type[T], section: str, table: dict[str, Any]) -> T:
+    default = cls()
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(table) - known
+    if unknown:
+        msg = f"unknown setting(s) in [{section}]: {', '.join(sorted(unknown))}"
+        raise ConfigError(msg)
+    values: dict[str, Any] = {}
+    for name in known:
+        key = f"NEWSLAKE_{section.upper()}_{name.upper()}"
+        if key in os.environ:
+            raw: Any = os.environ[key]
+        elif name in table:
+            raw = table[name]
+        else:
+            continue
+        values[name] = _coerce(raw, getattr(default, name), f"{section}.{name}")
+    return replace(default, **values)  # type: ignore[type-var]
+
+
+def load_settings(config_dir: Path | None = None) -> Settings:
+    """Read config/newslake.toml and config/extract.toml, then apply NEWSLAKE_* variables.
+
+    `NEWSLAKE_CONFIG` names another config directory, for users who keep theirs outside the repo.
+    """
+    root = config_dir or Path(os.environ.get("NEWSLAKE_CONFIG", CONFIG_DIR))
+    main = _read_toml(root / "newslake.toml")
+    lake_table = main.get("lake", {})
+    lake = os.environ.get("NEWSLAKE_LAKE_ROOT", lake_table.get("root", Settings().lake))
+    return Settings(
+        lake=str(lake),
+        run=_section(RunOptions, "run", main.get("run", {})),
+        limits=_section(Limits, "limits", main.get("limits", {})),
+        extract=_section(ExtractOptions, "extract", _read_toml(root / "extract.toml")),
+    )
