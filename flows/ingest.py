@@ -1,0 +1,141 @@
+"""The `ingest` flow: read pages → decode and extract in batches → commit one lake.
+
+The flow's own process streams pages out of the inputs and cuts them into batches; worker
+processes (Prefect's ProcessPoolTaskRunner, or a Dask cluster) decode, extract and stage each
+batch; at the end the flow commits the staged rows into the lake's partitions. Only a bounded
+number of batches is in flight at once, so memory does not grow with the size of the input.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from prefect import flow
+from prefect.futures import PrefectFuture, wait
+
+from tasks.batch import BatchResult, process_batch
+from tasks.lake import CommitStats, commit_table, drop_staging, lake_lock
+from tasks.load import iter_pages, resolve_inputs
+from tasks.records import RawPage, Reject
+from tasks.settings import Settings, load_settings
+
+__all__ = ["RunSummary", "ingest"]
+
+
+@dataclass(kw_only=True)
+class RunSummary:
+    """What one run did: the page accounting users check (pages = articles + rejects + dups)."""
+
+    run_id: str
+    lake: str
+    pages: int = 0
+    articles: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    tables: dict[str, CommitStats] = field(default_factory=dict)
+    domains: Counter[str] = field(default_factory=Counter)
+    words: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> int:
+        """Distinct pages that produced no article, over all stages."""
+        return sum(self.rejects.values()) - self.tables["rejects"].duplicates
+
+
+def _batches(
+    files: list[Path], settings: Settings
+) -> Iterator[tuple[list[RawPage], list[Reject]]]:
+    """Cut the stream of pages into batches bounded both in pages and in bytes."""
+    pages: list[RawPage] = []
+    rejects: list[Reject] = []
+    size = 0
+    for item in iter_pages(files, settings.limits):
+        if isinstance(item, Reject):
+            rejects.append(item)
+        else:
+            pages.append(item)
+            size += len(item.body) + len(item.pre_extracted.text if item.pre_extracted else "")
+        if len(pages) + len(rejects) >= settings.run.batch_pages or size >= settings.run.batch_bytes:
+            yield pages, rejects
+            pages, rejects, size = [], [], 0
+    if pages or rejects:
+        yield pages, rejects
+
+
+def _progress(enabled: bool, total_files: int) -> tuple[object | None, int | None]:
+    if not enabled:
+        return None, None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    bar.start()
+    return bar, bar.add_task(f"ingesting {total_files} file(s)", total=None)
+
+
+@flow(name="ingest", log_prints=False, validate_parameters=False)
+def ingest(
+    inputs: list[str],
+    lake: str | None = None,
+    workers: int | None = None,
+    settings: Settings | None = None,
+    progress: bool = False,
+) -> RunSummary:
+    """Ingest pages from files and directories (HTML, JSONL, WARC) into the lake.
+
+    Args:
+        inputs: files or directories to read; directories are walked recursively.
+        lake: the lake's root directory; defaults to config/newslake.toml's `lake.root`.
+        workers: worker processes; defaults to `run.workers` (0 = one per core).
+        settings: resolved settings; read from config/ and the environment when omitted.
+        progress: show a progress bar on the terminal.
+    """
+    settings = settings or load_settings()
+    if lake is not None:
+        settings = replace(settings, lake=lake)
+    if workers is not None:
+        settings = replace(settings, run=replace(settings.run, workers=workers))
+    started = time.perf_counter()
+    files = resolve_inputs(inputs)
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    lake_path = Path(settings.lake)
+    summary = RunSummary(run_id=run_id, lake=str(lake_path))
+    totals = BatchResult()
+    inflight_cap = settings.run.worker_count * settings.run.inflight_per_worker
+    bar, bar_task = _progress(progress, len(files))
+    with lake_lock(lake_path):
+        inflight: list[PrefectFuture[BatchResult]] = []
+
+        def collect(done: set[PrefectFuture[BatchResult]]) -> None:
+            for future in done:
+                result = future.result()
+                totals.add(result)
+                if bar is not None:
+                    bar.update(bar_task, advance=result.pages, description=f"{totals.pages} pages")  # type: ignore[attr-defined]
+            inflight[:] = [f for f in inflight if f not in done]
+
+        for number, (pages, rejects) in enumerate(_batches(files, settings)):
+            if len(inflight) >= inflight_cap:
+                collect(wait(inflight, return_when="FIRST_COMPLETED").done)
+            inflight.append(
+                process_batch.submit(pages, rejects, settings=settings, run_id=run_id, batch=number)
+            )
+        collect(set(inflight))
+        if bar is not None:
+            bar.stop()  # type: ignore[attr-defined]
+        for table in ("articles", "rejects"):
+            summary.tables[table] = commit_table(lake_path, run_id, table)  # type: ignore[arg-type]
+        drop_staging(lake_path, run_id)
+    summary.pages = totals.pages
+    summary.articles = totals.articles - summary.tables["articles"].duplicates
+    summary.rejects = totals.rejects
+    summary.duplicates = summary.tables["articles"].duplicates + summary.tables["rejects"].duplicates
+    summary.domains = totals.domains
+    summary.words = totals.words
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,186 @@
+"""The lake on disk: hive-partitioned Parquet tables, written atomically and idempotently.
+
+Layout: `LAKE/<table>/date=YYYY-MM-DD/part-0.parquet`, one file per partition. A run first
+*stages* each batch under `LAKE/_staging/<run_id>/` (outside every table root, so readers never
+see it), then *commits*: for each partition the run touches it merges the staged rows with the
+rows already there (a re-ingested page replaces its row; an unchanged page keeps its old row),
+writes the merged file beside the lake and `os.replace`s it over `part-0.parquet`. A reader sees
+the old partition or the new one, never half of either, and a run killed at any point leaves the
+tables as they were before its commit of that partition. `LAKE/_lock` keeps two runs from
+writing the same lake at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+
+from tasks.errors import NewslakeError
+from tasks.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
+
+__all__ = [
+    "CommitStats",
+    "LakeBusyError",
+    "commit_table",
+    "drop_staging",
+    "lake_lock",
+    "stage_frame",
+    "table_root",
+]
+
+_PART = "part-0.parquet"
+_STAGING = "_staging"
+
+
+class LakeBusyError(NewslakeError):
+    """Another run holds the lake's lock."""
+
+    def __init__(self, lake: Path) -> None:
+        self.lake = lake
+        super().__init__(f"another newslake run is writing to {str(lake)!r}; try again when it ends")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitStats:
+    """What a commit did to one table."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    partitions: int = 0
+
+
+def table_root(lake: Path, table: TableName) -> Path:
+    """The directory that holds `table`'s partitions."""
+    return lake / table
+
+
+def _staging(lake: Path, run_id: str) -> Path:
+    return lake / _STAGING / run_id
+
+
+@contextmanager
+def lake_lock(lake: Path) -> Iterator[None]:
+    """Hold the lake's lock for a run, or raise LakeBusyError at once if another run holds it.
+
+    On entry, staging left behind by killed runs is removed: holding the lock proves no run owns it.
+    """
+    lake.mkdir(parents=True, exist_ok=True)
+    with (lake / "_lock").open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LakeBusyError(lake) from exc
+        shutil.rmtree(lake / _STAGING, ignore_errors=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _atomic_write(frame: pl.DataFrame, target: Path, scratch: Path) -> None:
+    """Write `frame` to `target` through a temporary file on the same filesystem."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / f".{uuid.uuid4().hex}.parquet.tmp"
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, target)
+
+
+def stage_frame(lake: Path, run_id: str, table: TableName, batch: int, frame: pl.DataFrame) -> None:
+    """Stage one batch's rows of `table` for the run's commit (invisible to readers)."""
+    if frame.height:
+        staging = _staging(lake, run_id)
+        _atomic_write(frame, staging / table / f"{batch:06d}.parquet", staging / "tmp")
+
+
+def _partition_file(lake: Path, table: TableName, day: date) -> Path:
+    return table_root(lake, table) / f"{PARTITION}={day.isoformat()}" / _PART
+
+
+def _read_partition(path: Path, table: TableName) -> pl.DataFrame:
+    if not path.exists():
+        return SCHEMAS[table].to_frame()
+    return pl.read_parquet(path, hive_partitioning=False).select(SCHEMAS[table].names())
+
+
+def _existing_days(lake: Path, table: TableName, keys: pl.Series) -> list[date]:
+    """Partitions that already hold one of `keys`: a page whose date changed must leave them."""
+    root = table_root(lake, table)
+    if not any(root.glob(f"{PARTITION}=*/{_PART}")):
+        return []
+    found = (
+        pl.scan_parquet(root, hive_partitioning=True, hive_schema={PARTITION: pl.Date})
+        .select(KEYS[table], PARTITION)
+        .filter(pl.col(KEYS[table]).is_in(keys.implode()))
+        .select(PARTITION)
+        .unique()
+        .collect()
+    )
+    return found[PARTITION].to_list()
+
+
+@task(name="commit-table", task_run_name="commit-{table}")
+def commit_table(lake: Path, run_id: str, table: TableName) -> CommitStats:
+    """Merge the run's staged rows of `table` into the lake, one atomic partition at a time.
+
+    Within the run the last row staged for a key wins (the others count as duplicates). Against
+    the lake, a row whose content column is unchanged keeps its old version, so re-ingesting the
+    same pages rewrites nothing that a reader could tell apart.
+    """
+    staged_dir = _staging(lake, run_id) / table
+    files = sorted(staged_dir.glob("*.parquet"))
+    if not files:
+        return CommitStats()
+    key, content = KEYS[table], CONTENT[table]
+    schema = {**SCHEMAS[table], PARTITION: pl.Date}
+    staged_all = pl.scan_parquet(files, schema=schema)
+    total = staged_all.select(pl.len()).collect().item()
+    staged = staged_all.unique(subset=key, keep="last", maintain_order=True).collect()
+    old_days = _existing_days(lake, table, staged[key])
+    days = sorted(set(staged[PARTITION].to_list()) | set(old_days))
+    new = updated = unchanged = 0
+    for day in days:
+        path = _partition_file(lake, table, day)
+        existing = _read_partition(path, table)
+        incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
+        before = existing.filter(pl.col(key).is_in(staged[key].implode()))
+        same = incoming.join(before, on=[key, content], how="semi")
+        changed = incoming.join(same, on=key, how="anti")
+        kept = existing.filter(~pl.col(key).is_in(changed[key].implode()))
+        kept = kept.filter(~pl.col(key).is_in(staged.filter(pl.col(PARTITION) != day)[key].implode()))
+        merged = pl.concat([kept, changed]).sort(key)
+        unchanged += same.height
+        updated += changed.join(before, on=key, how="semi").height
+        if merged.height == 0:
+            path.unlink(missing_ok=True)
+            if path.parent.exists():
+                path.parent.rmdir()
+        elif not merged.equals(existing.sort(key)):
+            _atomic_write(merged, path, _staging(lake, run_id) / "tmp")
+    new = staged.height - updated - unchanged
+    return CommitStats(
+        new=new,
+        updated=updated,
+        unchanged=unchanged,
+        duplicates=total - staged.height,
+        partitions=len(days),
+    )
+
+
+def drop_staging(lake: Path, run_id: str) -> None:
+    """Remove a finished run's staging directory."""
+    shutil.rmtree(_staging(lake, run_id), ignore_errors=True)

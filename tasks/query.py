@@ -1,0 +1,78 @@
+"""DuckDB over the lake: one view per table, so users query the lake with plain SQL.
+
+The views read the Parquet files in place (`read_parquet(..., hive_partitioning = true)`); a
+table that has no partition yet is an empty view with the right columns, so a query over a
+fresh lake answers with no rows rather than an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from tasks.errors import NewslakeError
+from tasks.tables import PARTITION, SCHEMAS
+
+__all__ = ["QueryError", "connect", "run_query"]
+
+_DUCK_TYPES: dict[type[pl.DataType], str] = {
+    pl.String: "VARCHAR",
+    pl.Int32: "INTEGER",
+    pl.Int64: "BIGINT",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
+    pl.Date: "DATE",
+}
+
+
+class QueryError(NewslakeError):
+    """A query DuckDB refused, with DuckDB's own message."""
+
+
+def _duck_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.List):
+        return f"{_duck_type(dtype.inner)}[]"  # type: ignore[arg-type]
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ"
+    return _DUCK_TYPES[dtype.base_type()]
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def connect(lake: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a view per lake table."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    for table, schema in SCHEMAS.items():
+        root = lake / table
+        if any(root.glob(f"{PARTITION}=*/*.parquet")):
+            pattern = _quote(root / "**" / "*.parquet")
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet({pattern}, "
+                f"hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}})"
+            )
+        else:
+            columns = ", ".join(
+                f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items()
+            )
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT {columns}, "
+                f"CAST(NULL AS DATE) AS {PARTITION} WHERE false"
+            )
+    return con
+
+
+def run_query(lake: Path, sql: str) -> pl.DataFrame:
+    """Run one SQL statement against the lake's views and return its result as a polars frame."""
+    con = connect(lake)
+    try:
+        relation = con.sql(sql)
+        return relation.pl() if relation is not None else pl.DataFrame()
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from exc
+    finally:
+        con.close()

@@ -1,0 +1,121 @@
+"""The one polars schema of each table, and the frames built from pipeline records.
+
+Every writer and every test uses these schemas, so a column changes in one place. Each table is
+partitioned by `date` (hive style, `date=YYYY-MM-DD`); the partition column lives in the
+directory name, not in the files, so that DuckDB and polars both read it back as a DATE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Literal
+
+import polars as pl
+
+from tasks.records import Article, Reject
+
+__all__ = [
+    "ARTICLES",
+    "KEYS",
+    "PARTITION",
+    "REJECTS",
+    "SCHEMAS",
+    "CONTENT",
+    "TableName",
+    "articles_frame",
+    "rejects_frame",
+]
+
+TableName = Literal["articles", "rejects"]
+PARTITION = "date"
+_TS = pl.Datetime("us", "UTC")
+
+ARTICLES = pl.Schema(
+    {
+        "article_id": pl.String,
+        "url": pl.String,
+        "source": pl.String,
+        "domain": pl.String,
+        "title": pl.String,
+        "authors": pl.List(pl.String),
+        "published_at": _TS,
+        "language": pl.String,
+        "sitename": pl.String,
+        "description": pl.String,
+        "categories": pl.List(pl.String),
+        "tags": pl.List(pl.String),
+        "image": pl.String,
+        "text": pl.String,
+        "word_count": pl.Int32,
+        "content_hash": pl.String,
+        "fetched_at": _TS,
+        "extracted_at": _TS,
+        "run_id": pl.String,
+        "extractor": pl.String,
+        "extractor_version": pl.String,
+    }
+)
+
+REJECTS = pl.Schema(
+    {
+        "reject_id": pl.String,
+        "source": pl.String,
+        "url": pl.String,
+        "stage": pl.String,
+        "error": pl.String,
+        "reason": pl.String,
+        "fetched_at": _TS,
+        "rejected_at": _TS,
+        "run_id": pl.String,
+    }
+)
+
+SCHEMAS: dict[TableName, pl.Schema] = {"articles": ARTICLES, "rejects": REJECTS}
+# The column that identifies a row across runs: a re-ingested page replaces the row it matches.
+KEYS: dict[TableName, str] = {"articles": "article_id", "rejects": "reject_id"}
+# Columns that say whether a re-ingested row changed; an unchanged row keeps its old run_id.
+CONTENT: dict[TableName, str] = {"articles": "content_hash", "rejects": "reason"}
+
+
+def _with_partition(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Add the `date` partition: the first of `columns` that is set, as a UTC calendar day."""
+    return frame.with_columns(
+        pl.coalesce([pl.col(c) for c in columns]).dt.date().alias(PARTITION)
+    )
+
+
+def articles_frame(articles: Sequence[Article]) -> pl.DataFrame:
+    """The `articles` rows for these records, partitioned by publication day, else fetch day."""
+    rows = [asdict(a) for a in articles]
+    frame = pl.DataFrame(rows, schema=ARTICLES, orient="row") if rows else ARTICLES.to_frame()
+    return _with_partition(frame, "published_at", "fetched_at", "extracted_at")
+
+
+def _reject_id(reject: Reject) -> str:
+    """Stable across runs: the same bad page in the same input gives the same id."""
+    key = f"{reject.source}\x00{reject.url or ''}\x00{reject.stage}"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def rejects_frame(rejects: Sequence[Reject], *, run_id: str) -> pl.DataFrame:
+    """The `rejects` rows for these records, partitioned by fetch day, else the day of the run."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "reject_id": _reject_id(r),
+            "source": r.source,
+            "url": r.url,
+            "stage": r.stage,
+            "error": r.error,
+            "reason": r.reason,
+            "fetched_at": r.fetched_at,
+            "rejected_at": now,
+            "run_id": run_id,
+        }
+        for r in rejects
+    ]
+    frame = pl.DataFrame(rows, schema=REJECTS, orient="row") if rows else REJECTS.to_frame()
+    return _with_partition(frame, "fetched_at", "rejected_at")
