@@ -66,6 +66,23 @@ def _try(body: bytes, codec: str | None) -> str | None:
         return None
 
 
+def _detect(body: bytes) -> list[str]:
+    """Statistical guesses, best first, with windows-1252 promoted when it is about as plausible.
+
+    On short Western-European text the detector cannot tell cp1252 from cp1257 or cp1250 (the
+    same letters score alike); cp1252 is what undeclared pages almost always are, and what
+    browsers assume, so it wins unless another charset reads clearly better (Cyrillic, Greek).
+    """
+    matches = list(from_bytes(body[:200_000]))
+    if not matches:
+        return []
+    best_chaos = min(m.percent_chaos for m in matches)
+    for match in matches:
+        if match.encoding == "cp1252" and match.percent_chaos <= best_chaos + 10:
+            return ["cp1252"]
+    return [m.encoding for m in matches]
+
+
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Decode a page's bytes to text, or raise DecodeError saying why it is not text.
 
@@ -90,9 +107,8 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
         text = _try(body, codec)
         if text is not None:
             return text.replace("\x00", "")
-    best = from_bytes(body[:200_000]).best()
-    if best is not None:
-        text = _try(body, best.encoding)
+    for codec in _detect(body):
+        text = _try(body, codec)
         if text is not None:
             return text.replace("\x00", "")
     # Every page decodes as windows-1252 bar five bytes; replace those rather than lose the page.

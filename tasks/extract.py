@@ -25,11 +25,12 @@ import py3langid
 import trafilatura
 from courlan import normalize_url
 from lxml.html import HtmlElement, fromstring
-from trafilatura.settings import Extractor
+from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
 from tasks.errors import ExtractError
 from tasks.metadata import (
+    PageMeta,
     clean_authors,
     clean_title,
     parse_timestamp,
@@ -51,6 +52,11 @@ _FEED_ROOT = re.compile(
 # The body the page marks must hold at least this share of trafilatura's words to replace them;
 # a smaller marked body is a teaser or a fragment, not the article.
 _MARKED_BODY_SHARE = 0.9
+
+
+# Wrapper tags that carry no text of their own: removing them flattens a page nested deeper than
+# libxml2's limit of 256 levels, past which it silently drops the rest of the document.
+_WRAPPERS = re.compile(r"</?(?:div|span|section|font|center|main|article|aside)\b[^>]*>", re.I)
 
 
 class _Timeout(Exception):
@@ -109,7 +115,7 @@ def _marked_body(nodes: tuple[HtmlElement, ...]) -> HtmlElement | None:
 
 def _text_of(tree: HtmlElement | None, options: Extractor) -> str | None:
     doc = trafilatura.bare_extraction(tree, options=options) if tree is not None else None
-    return doc.text if doc is not None else None
+    return doc.text if isinstance(doc, Document) else None
 
 
 def _domain(url: str | None) -> str | None:
@@ -152,6 +158,26 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in re.split(r"[,;]", value) if v.strip()))
 
 
+def _main_text(
+    html: str, url: str | None, options: ExtractOptions
+) -> tuple[PageMeta, Document | None, str | None]:
+    """The page's declared metadata, trafilatura's document and the chosen main text."""
+    tree = load_html(html)
+    if tree is None:
+        msg = "the page could not be parsed as HTML"
+        raise ExtractError(msg)
+    meta = read_page_meta(tree)
+    marked_body = _marked_body(meta.body_nodes) if options.use_marked_body else None
+    extractor = _trafilatura_options(options, url)
+    doc = trafilatura.bare_extraction(tree, options=extractor)
+    text = doc.text if isinstance(doc, Document) else None
+    if marked_body is not None:
+        marked = _text_of(marked_body, extractor)
+        if _words(marked) >= _MARKED_BODY_SHARE * _words(text):
+            text = marked
+    return meta, doc if isinstance(doc, Document) else None, text
+
+
 def article_from_html(
     page: RawPage, html: str, *, options: ExtractOptions, timeout_s: float, run_id: str
 ) -> Article:
@@ -161,19 +187,11 @@ def article_from_html(
         raise ExtractError(msg)
     try:
         with _time_limit(timeout_s):
-            tree = load_html(html)
-            if tree is None:
-                msg = "the page could not be parsed as HTML"
-                raise ExtractError(msg)
-            meta = read_page_meta(tree)
-            marked_body = _marked_body(meta.body_nodes) if options.use_marked_body else None
-            extractor = _trafilatura_options(options, page.url)
-            doc = trafilatura.bare_extraction(tree, options=extractor)
-            text = doc.text if doc is not None else None
-            if marked_body is not None:
-                marked = _text_of(marked_body, extractor)
-                if _words(marked) >= _MARKED_BODY_SHARE * _words(text):
-                    text = marked
+            meta, doc, text = _main_text(html, page.url, options)
+            if _words(text) < options.min_words and len(html) > 1000:
+                flat = _WRAPPERS.sub(" ", html)
+                if len(flat) < len(html):
+                    meta, doc, text = _main_text(flat, page.url, options)
     except _Timeout as exc:
         msg = f"extraction took longer than the limit of {timeout_s:g} s"
         raise ExtractError(msg) from exc

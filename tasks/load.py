@@ -198,6 +198,10 @@ def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | N
         return Reject.from_error(err, source=source, url=url, fetched_at=fetched_at)
     try:
         body = _read_bounded(record.content_stream(), max_bytes, "the archived response")
+        missing = getattr(record.raw_stream, "limit", 0)
+        if missing > 0:
+            msg = f"the WARC record is truncated: {missing:,} bytes of its declared length are missing"
+            raise LoadError(msg)
     except LoadError as exc:
         return Reject.from_error(exc, source=source, url=url, fetched_at=fetched_at)
     charset = None

@@ -1,0 +1,40 @@
+"""Shared fixtures: one Prefect test harness for the run, a temporary lake, the shared corpus."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+CORPUS = Path(os.environ.get("NEWSLAKE_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A real, temporary Prefect API for every flow run of the session (~7 s to start, once)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    """An empty lake directory."""
+    return tmp_path / "lake"
+
+
+def corpus(*parts: str) -> Path:
+    """A path in ../shared/corpus, or skip the test when the corpus is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared corpus not available: {path}")
+    return path

@@ -1,0 +1,67 @@
+"""Cleaning of titles, bylines and timestamps taken from the page's own declarations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from lxml.html import fromstring
+
+from tasks.metadata import clean_authors, clean_title, parse_timestamp, pick_title, read_page_meta
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Budget vote | Town Crier", "Budget vote"),
+        ("Town Crier - Budget vote", "Budget vote"),
+        ("Budget vote - towncrier.com", "Budget vote"),
+        ("Story: the vote - what it means", "Story: the vote - what it means"),
+        ("I sell holidays - booking the right day could save you thousands", "I sell holidays - booking the right day could save you thousands"),
+        ("Budget vote | Town Crier | by Ann Lee", "Budget vote"),
+        ("Caf&eacute; closes", "Café closes"),
+    ],
+)
+def test_clean_title(title: str, expected: str) -> None:
+    assert clean_title(title, sitename="Town Crier", domain="towncrier.co.uk") == expected
+
+
+def test_pick_title_prefers_agreement() -> None:
+    assert pick_title(["SEO title", "Real title", "real  title", None]) == "Real title"
+    assert pick_title([None, "Only"]) == "Only"
+    assert pick_title([None, None]) is None
+
+
+def test_clean_authors() -> None:
+    assert clean_authors(["By Ann Lee", "ann lee", "news@x.com", "Bo Chen; Cy Dee"]) == ("Ann Lee", "Bo Chen", "Cy Dee")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-01T10:00:00+0200", datetime(2024, 3, 1, 8, tzinfo=UTC)),
+        ("2024-03-01T10:00:00.123Z", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+        ("2024-03-01", datetime(2024, 3, 1, tzinfo=UTC)),
+        ("2024-03-01 10:00:00", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_parse_timestamp(value: str | None, expected: datetime | None) -> None:
+    assert parse_timestamp(value) == expected
+
+
+def test_read_page_meta_from_json_ld_graph() -> None:
+    html = """<html><head><script type="application/ld+json">
+    {"@graph": [{"@type": "WebSite", "name": "W"},
+      {"@type": "NewsArticle", "headline": "H", "datePublished": "2024-01-02T03:04:05Z",
+       "author": [{"@type": "Person", "name": "Ann Lee"}, {"@type": "Organization", "name": "Desk"}],
+       "publisher": {"@type": "Organization", "name": "Town Crier"}}]}
+    </script><meta property="og:title" content="OG"></head><body><h1>Head</h1></body></html>"""
+    meta = read_page_meta(fromstring(html))
+    assert meta.headline == "H"
+    assert meta.og_title == "OG"
+    assert meta.h1 == "Head"
+    assert meta.authors == ("Ann Lee",)
+    assert meta.sitename == "Town Crier"
+    assert meta.published == "2024-01-02T03:04:05Z"
