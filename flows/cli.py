@@ -89,7 +89,10 @@ def ingest(
 
     from flows.ingest import ingest as ingest_flow
 
+    from tasks.load import resolve_inputs
+
     try:
+        resolve_inputs(inputs)  # fail on a typo before Prefect's server takes seconds to start
         settings = load_settings()
         count = workers if workers is not None else settings.run.workers
         count = count if count > 0 else (os.cpu_count() or 1)
@@ -130,7 +133,7 @@ def query(
         sys.stdout.write(frame.write_json() + "\n")
     else:
         with pl.Config(tbl_rows=limit, fmt_str_lengths=60, tbl_width_chars=160):
-            console.print(str(frame))
+            sys.stdout.write(f"{frame}\n")
 
 
 if __name__ == "__main__":

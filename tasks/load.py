@@ -219,18 +219,23 @@ def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | N
 
 
 def _load_warc(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
-    offset = 0
+    """Pages of a WARC/ARC file; a page's source is `path#N`, N counting records from 0.
+
+    Records are numbered rather than located by byte offset: warcio's get_record_offset() reads
+    the record to its end, which would consume the body before we read it.
+    """
+    number = -1
     try:
         with path.open("rb") as fh:
-            records = ArchiveIterator(fh, arc2warc=True)
-            for record in records:
-                offset = records.get_record_offset()
-                page = _warc_page(record, f"{path}@{offset}", max_bytes)
+            for number, record in enumerate(ArchiveIterator(fh, arc2warc=True)):
+                page = _warc_page(record, f"{path}#{number}", max_bytes)
                 if page is not None:
                     yield page
-    except (ArchiveLoadFailed, *_GZIP_ERRORS, ValueError) as exc:
-        err = LoadError(f"malformed WARC record after offset {offset}: {exc}")
-        yield Reject.from_error(err, source=f"{path}@{offset}", url=None)
+    except (ArchiveLoadFailed, *_GZIP_ERRORS, ValueError, AttributeError, TypeError) as exc:
+        # warcio signals some malformed headers with AttributeError/TypeError (a record without
+        # WARC-Target-URI, say): at this boundary they all mean "the archive is broken here".
+        err = LoadError(f"malformed WARC record after record #{number}: {exc!r}")
+        yield Reject.from_error(err, source=f"{path}#{number + 1}", url=None)
 
 
 def iter_pages(files: Iterable[Path], limits: Limits) -> Iterator[RawPage | Reject]:

@@ -139,6 +139,7 @@ def test_warc_keeps_html_responses_with_uri_date_and_charset(tmp_path: Path) -> 
     assert page.url == "https://a.example/page"
     assert page.charset == "windows-1251"
     assert page.fetched_at is not None
+    assert page.body == HTML
     assert isinstance(gone, Reject)
     assert "404" in gone.reason
 
@@ -165,6 +166,8 @@ def test_garbage_after_a_warc_record_is_a_reject(tmp_path: Path) -> None:
 def test_bundled_warc_sample() -> None:
     pages = _load(SAMPLES / "warc" / "commoncrawl-whirlwind.warc.gz")
     assert [p.url for p in pages] == ["https://an.wikipedia.org/wiki/Escopete"]
+    assert b"Escopete" in pages[0].body
+    assert pages[0].source.endswith("commoncrawl-whirlwind.warc.gz#2")
 
 
 def test_dolma_warc_strips_bracketed_uris() -> None:

@@ -1,0 +1,130 @@
+"""The lake: partitions read back by DuckDB and polars, atomic idempotent commits, the lock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from tasks.lake import LakeBusyError, commit_table, drop_staging, lake_lock, stage_frame
+from tasks.records import Article, Reject
+from tasks.tables import ARTICLES, articles_frame, rejects_frame
+
+BASE = Article(
+    article_id="a1",
+    url="https://news.example/1",
+    source="in.html",
+    domain="news.example",
+    title="One",
+    authors=("Ann Lee",),
+    published_at=datetime(2024, 3, 1, 10, tzinfo=UTC),
+    language="en",
+    sitename="News",
+    description=None,
+    categories=(),
+    tags=("x",),
+    image=None,
+    text="Text one.",
+    word_count=2,
+    content_hash="h1",
+    fetched_at=datetime(2024, 3, 2, tzinfo=UTC),
+    extracted_at=datetime(2024, 3, 2, tzinfo=UTC),
+    run_id="run1",
+    extractor="t",
+    extractor_version="1",
+)
+
+
+def _commit(lake: Path, run_id: str, articles: list[Article], batch: int = 0) -> object:
+    stage_frame(lake, run_id, "articles", batch, articles_frame(articles))
+    stats = commit_table.fn(lake, run_id, "articles")
+    drop_staging(lake, run_id)
+    return stats
+
+
+def _read(lake: Path) -> pl.DataFrame:
+    return pl.scan_parquet(lake / "articles", hive_partitioning=True).collect().sort("article_id")
+
+
+def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
+    undated = replace(BASE, article_id="a2", published_at=None, content_hash="h2")
+    _commit(lake, "run1", [BASE, undated])
+    files = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
+    assert files == ["articles/date=2024-03-01/part-0.parquet", "articles/date=2024-03-02/part-0.parquet"]
+    frame = _read(lake)
+    assert frame.schema["date"] == pl.Date
+    assert_frame_equal(frame.drop("date"), articles_frame([BASE, undated]).drop("date").sort("article_id"))
+    rows = duckdb.sql(
+        f"select article_id, date, authors from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) order by 1"
+    ).fetchall()
+    assert [(r[0], r[1].isoformat(), r[2]) for r in rows] == [
+        ("a1", "2024-03-01", ["Ann Lee"]),
+        ("a2", "2024-03-02", ["Ann Lee"]),
+    ]
+
+
+def test_recommit_of_same_rows_changes_nothing(lake: Path) -> None:
+    _commit(lake, "run1", [BASE])
+    path = lake / "articles" / "date=2024-03-01" / "part-0.parquet"
+    before = path.stat().st_mtime_ns
+    stats = _commit(lake, "run2", [replace(BASE, run_id="run2")])
+    assert stats.unchanged == 1
+    assert stats.new == 0
+    assert path.stat().st_mtime_ns == before
+    assert _read(lake)["run_id"].to_list() == ["run1"]
+
+
+def test_changed_page_replaces_its_row(lake: Path) -> None:
+    _commit(lake, "run1", [BASE])
+    stats = _commit(lake, "run2", [replace(BASE, text="New text.", content_hash="h9", run_id="run2")])
+    assert stats.updated == 1
+    frame = _read(lake)
+    assert frame["text"].to_list() == ["New text."]
+
+
+def test_row_whose_date_changed_moves_partition(lake: Path) -> None:
+    _commit(lake, "run1", [BASE])
+    moved = replace(BASE, published_at=datetime(2024, 4, 1, tzinfo=UTC), content_hash="h3")
+    _commit(lake, "run2", [moved])
+    frame = _read(lake)
+    assert frame.height == 1
+    assert frame["date"].to_list()[0].isoformat() == "2024-04-01"
+    assert not (lake / "articles" / "date=2024-03-01").exists()
+
+
+def test_duplicates_within_a_run_keep_the_last(lake: Path) -> None:
+    stage_frame(lake, "run1", "articles", 0, articles_frame([BASE]))
+    stage_frame(lake, "run1", "articles", 1, articles_frame([replace(BASE, title="Later")]))
+    stats = commit_table.fn(lake, "run1", "articles")
+    assert stats.duplicates == 1
+    assert _read(lake)["title"].to_list() == ["Later"]
+
+
+def test_staging_is_invisible_to_readers(lake: Path) -> None:
+    _commit(lake, "run1", [BASE])
+    stage_frame(lake, "killed", "articles", 0, articles_frame([replace(BASE, article_id="zz")]))
+    assert _read(lake)["article_id"].to_list() == ["a1"]
+    with lake_lock(lake):  # the next run sweeps what a killed run left behind
+        assert not (lake / "_staging").exists()
+
+
+def test_second_run_on_the_same_lake_is_refused(lake: Path) -> None:
+    with lake_lock(lake), pytest.raises(LakeBusyError, match="another newslake run"), lake_lock(lake):
+        pass
+
+
+def test_rejects_frame_ids_are_stable() -> None:
+    reject = Reject(source="a.jsonl:3", url=None, stage="load", error="LoadError", reason="bad")
+    first = rejects_frame([reject], run_id="r1")
+    second = rejects_frame([reject], run_id="r2")
+    assert first["reject_id"].to_list() == second["reject_id"].to_list()
+    assert first["date"].dtype == pl.Date
+
+
+def test_empty_frames_have_the_schema() -> None:
+    assert articles_frame([]).drop("date").schema == ARTICLES
