@@ -8,7 +8,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-CORPUS = Path(os.environ.get("NEWSLAKE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+CORPUS = Path(
+    os.environ.get("NEWSLAKE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+)
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -38,5 +40,9 @@ def record(section: str, body: str) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     block = f"## {section}\n\n{body.strip()}\n\n"
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block
+    )
     RESULTS.write_text(text)

@@ -24,7 +24,11 @@ def main() -> None:
     root = require("extraction")
     gold = json.loads((root / "ground-truth.json").read_text())
     options = load_settings().extract
-    scores: dict[str, list[float]] = {"trafilatura defaults": [], "trafilatura precision": [], "newslake": []}
+    scores: dict[str, list[float]] = {
+        "trafilatura defaults": [],
+        "trafilatura precision": [],
+        "newslake": [],
+    }
     started = time.perf_counter()
     for key, item in gold.items():
         html = gzip.decompress((root / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8")
@@ -46,7 +50,9 @@ def main() -> None:
         "|---|---|---|",
     ]
     for name, values in scores.items():
-        lines.append(f"| {name} | {statistics.mean(values):.4f} | {statistics.median(values):.4f} |")
+        lines.append(
+            f"| {name} | {statistics.mean(values):.4f} | {statistics.median(values):.4f} |"
+        )
     lines.append("")
     lines.append(f"({time.perf_counter() - started:.0f} s for all three)")
     print("\n".join(lines))

@@ -21,6 +21,8 @@ from tasks.metadata import parse_timestamp
 from tasks.records import RawPage
 from tasks.settings import load_settings
 
+_GOLD_FIELD = {"title": "title", "authors": "authors", "date": "publishing_date"}
+
 
 def _fold(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
@@ -50,7 +52,9 @@ def main() -> None:
         html = gzip.decompress((root / item["html_file"]).read_bytes()).decode("utf-8", "replace")
         doc = trafilatura.bare_extraction(html, url=item["url"], with_metadata=True)
         try:
-            art = article_from_html(RawPage(source=key, url=item["url"]), html, options=options, timeout_s=0, run_id="b")
+            art = article_from_html(
+                RawPage(source=key, url=item["url"]), html, options=options, timeout_s=0, run_id="b"
+            )
             ours = (art.title, list(art.authors), art.published_at)
         except PageError:
             ours = (None, [], None)
@@ -61,10 +65,12 @@ def main() -> None:
                 "authors": _authors_hit(authors, expected.get("authors") or []),
                 "date": _day(date) == _day(expected.get("publishing_date")),
             }
+            values = {"title": title, "authors": authors, "date": date}
             for field, ok in got.items():
                 hits[name][field] += ok
                 if name == "newslake" and not ok and "-v" in sys.argv:
-                    misses.append(f"{key} {field}: {locals()[field if field != 'date' else 'date']!r} vs gold {expected.get({'title': 'title', 'authors': 'authors', 'date': 'publishing_date'}[field])!r}")
+                    gold_value = expected.get(_GOLD_FIELD[field])
+                    misses.append(f"{key} {field}: {values[field]!r} vs gold {gold_value!r}")
     n = len(gold)
     lines = [
         f"`python -m bench.metadata` — {n} pages of corpus/news_metadata.",
@@ -73,7 +79,8 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     for name, row in hits.items():
-        lines.append(f"| {name} | {row['title'] / n:.3f} | {row['authors'] / n:.3f} | {row['date'] / n:.3f} |")
+        rates = " | ".join(f"{row[field] / n:.3f}" for field in ("title", "authors", "date"))
+        lines.append(f"| {name} | {rates} |")
     print("\n".join(misses))
     print("\n".join(lines))
     record("Metadata hit rates (corpus/news_metadata)", "\n".join(lines))

@@ -88,7 +88,6 @@ def ingest(
     from prefect.task_runners import ProcessPoolTaskRunner
 
     from flows.ingest import ingest as ingest_flow
-
     from tasks.load import resolve_inputs
 
     try:
@@ -97,7 +96,7 @@ def ingest(
         count = workers if workers is not None else settings.run.workers
         count = count if count > 0 else (os.cpu_count() or 1)
         runner = ProcessPoolTaskRunner(max_workers=count)
-        flow = ingest_flow.with_options(task_runner=runner)
+        flow = ingest_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
         summary = flow(
             inputs=inputs,
             lake=lake,

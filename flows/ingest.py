@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from prefect import flow
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, as_completed
+from rich.progress import Progress, TaskID
 
 from tasks.batch import BatchResult, process_batch
 from tasks.lake import CommitStats, commit_table, drop_staging, lake_lock
 from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
+from tasks.tables import TABLES
 
 __all__ = ["RunSummary", "ingest"]
 
@@ -48,9 +50,7 @@ class RunSummary:
         return sum(self.rejects.values()) - self.tables["rejects"].duplicates
 
 
-def _batches(
-    files: list[Path], settings: Settings
-) -> Iterator[tuple[list[RawPage], list[Reject]]]:
+def _batches(files: list[Path], settings: Settings) -> Iterator[tuple[list[RawPage], list[Reject]]]:
     """Cut the stream of pages into batches bounded both in pages and in bytes."""
     pages: list[RawPage] = []
     rejects: list[Reject] = []
@@ -61,18 +61,19 @@ def _batches(
         else:
             pages.append(item)
             size += len(item.body) + len(item.pre_extracted.text if item.pre_extracted else "")
-        if len(pages) + len(rejects) >= settings.run.batch_pages or size >= settings.run.batch_bytes:
+        if (
+            len(pages) + len(rejects) >= settings.run.batch_pages
+            or size >= settings.run.batch_bytes
+        ):
             yield pages, rejects
             pages, rejects, size = [], [], 0
     if pages or rejects:
         yield pages, rejects
 
 
-def _progress(enabled: bool, total_files: int) -> tuple[object | None, int | None]:
+def _progress(enabled: bool, total_files: int) -> tuple[Progress | None, TaskID]:
     if not enabled:
-        return None, None
-    from rich.progress import Progress
-
+        return None, TaskID(0)
     bar = Progress(transient=True)
     bar.start()
     return bar, bar.add_task(f"ingesting {total_files} file(s)", total=None)
@@ -111,30 +112,32 @@ def ingest(
     with lake_lock(lake_path):
         inflight: list[PrefectFuture[BatchResult]] = []
 
-        def collect(done: set[PrefectFuture[BatchResult]]) -> None:
-            for future in done:
-                result = future.result()
-                totals.add(result)
-                if bar is not None:
-                    bar.update(bar_task, advance=result.pages, description=f"{totals.pages} pages")  # type: ignore[attr-defined]
-            inflight[:] = [f for f in inflight if f not in done]
+        def collect(future: PrefectFuture[BatchResult]) -> None:
+            result = future.result()
+            inflight.remove(future)
+            totals.add(result)
+            if bar is not None:
+                bar.update(bar_task, advance=result.pages, description=f"{totals.pages} pages")
 
         for number, (pages, rejects) in enumerate(_batches(files, settings)):
             if len(inflight) >= inflight_cap:
-                collect(wait(inflight, return_when="FIRST_COMPLETED").done)
+                collect(next(as_completed(inflight)))
             inflight.append(
                 process_batch.submit(pages, rejects, settings=settings, run_id=run_id, batch=number)
             )
-        collect(set(inflight))
+        for future in as_completed(list(inflight)):
+            collect(future)
         if bar is not None:
-            bar.stop()  # type: ignore[attr-defined]
-        for table in ("articles", "rejects"):
-            summary.tables[table] = commit_table(lake_path, run_id, table)  # type: ignore[arg-type]
+            bar.stop()
+        for table in TABLES:
+            summary.tables[table] = commit_table(lake_path, run_id, table)
         drop_staging(lake_path, run_id)
     summary.pages = totals.pages
     summary.articles = totals.articles - summary.tables["articles"].duplicates
     summary.rejects = totals.rejects
-    summary.duplicates = summary.tables["articles"].duplicates + summary.tables["rejects"].duplicates
+    summary.duplicates = (
+        summary.tables["articles"].duplicates + summary.tables["rejects"].duplicates
+    )
     summary.domains = totals.domains
     summary.words = totals.words
     summary.seconds = time.perf_counter() - started

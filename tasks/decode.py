@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 
 from charset_normalizer import from_bytes
 
@@ -66,6 +67,11 @@ def _try(body: bytes, codec: str | None) -> str | None:
         return None
 
 
+def _detect_lazily(body: bytes) -> Iterator[str]:
+    """Statistical guesses, computed only if every declared charset and UTF-8 failed."""
+    yield from _detect(body)
+
+
 def _detect(body: bytes) -> list[str]:
     """Statistical guesses, best first, with windows-1252 promoted when it is about as plausible.
 
@@ -103,12 +109,9 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
         raise DecodeError(msg)
     head = body[:_SNIFF]
     meta = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
-    for codec in (_codec(declared), _codec(meta.group(1) if meta else None), "utf-8"):
-        text = _try(body, codec)
-        if text is not None:
-            return text.replace("\x00", "")
-    for codec in _detect(body):
-        text = _try(body, codec)
+    candidates = [_codec(declared), _codec(meta.group(1) if meta else None), "utf-8"]
+    for candidate in [*candidates, *_detect_lazily(body)]:
+        text = _try(body, candidate)
         if text is not None:
             return text.replace("\x00", "")
     # Every page decodes as windows-1252 bar five bytes; replace those rather than lose the page.

@@ -47,7 +47,9 @@ class LakeBusyError(NewslakeError):
 
     def __init__(self, lake: Path) -> None:
         self.lake = lake
-        super().__init__(f"another newslake run is writing to {str(lake)!r}; try again when it ends")
+        super().__init__(
+            f"another newslake run is writing to {str(lake)!r}; try again when it ends"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +99,7 @@ def _atomic_write(frame: pl.DataFrame, target: Path, scratch: Path) -> None:
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, target)
+    tmp.replace(target)
 
 
 def stage_frame(lake: Path, run_id: str, table: TableName, batch: int, frame: pl.DataFrame) -> None:
@@ -146,7 +148,7 @@ def commit_table(lake: Path, run_id: str, table: TableName) -> CommitStats:
     if not files:
         return CommitStats()
     key, content = KEYS[table], CONTENT[table]
-    schema = {**SCHEMAS[table], PARTITION: pl.Date}
+    schema: dict[str, pl.DataType] = {**SCHEMAS[table], PARTITION: pl.Date()}
     staged_all = pl.scan_parquet(files, schema=schema)
     total = staged_all.select(pl.len()).collect().item()
     staged = staged_all.unique(subset=key, keep="last", maintain_order=True).collect()
@@ -161,7 +163,9 @@ def commit_table(lake: Path, run_id: str, table: TableName) -> CommitStats:
         same = incoming.join(before, on=[key, content], how="semi")
         changed = incoming.join(same, on=key, how="anti")
         kept = existing.filter(~pl.col(key).is_in(changed[key].implode()))
-        kept = kept.filter(~pl.col(key).is_in(staged.filter(pl.col(PARTITION) != day)[key].implode()))
+        kept = kept.filter(
+            ~pl.col(key).is_in(staged.filter(pl.col(PARTITION) != day)[key].implode())
+        )
         merged = pl.concat([kept, changed]).sort(key)
         unchanged += same.height
         updated += changed.join(before, on=key, how="semi").height

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -69,7 +69,9 @@ def resolve_inputs(inputs: Iterable[str | Path]) -> list[Path]:
 
 
 def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+    if path.suffix.lower() == ".gz":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def _mtime(path: Path) -> datetime:
@@ -200,7 +202,7 @@ def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | N
         body = _read_bounded(record.content_stream(), max_bytes, "the archived response")
         missing = getattr(record.raw_stream, "limit", 0)
         if missing > 0:
-            msg = f"the WARC record is truncated: {missing:,} bytes of its declared length are missing"
+            msg = f"the WARC record is truncated: {missing:,} bytes of its declared length missing"
             raise LoadError(msg)
     except LoadError as exc:
         return Reject.from_error(exc, source=source, url=url, fetched_at=fetched_at)

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import json
 import re
-from html import unescape
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 
 from lxml.html import HtmlElement
 
-__all__ = ["PageMeta", "clean_authors", "clean_title", "pick_title", "parse_timestamp", "read_page_meta"]
+__all__ = [
+    "PageMeta",
+    "clean_authors",
+    "clean_title",
+    "pick_title",
+    "parse_timestamp",
+    "read_page_meta",
+]
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
@@ -107,15 +114,27 @@ def read_page_meta(tree: HtmlElement) -> PageMeta:
         if not authors:
             authors = _names(obj.get("author"))
         publisher = obj.get("publisher")
-        if sitename is None and isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+        if (
+            sitename is None
+            and isinstance(publisher, dict)
+            and isinstance(publisher.get("name"), str)
+        ):
             sitename = publisher["name"]
     if not authors:
         meta_author = _meta(tree, "author", "article:author", "sailthru.author", "dc.creator")
         if meta_author and not _AUTHOR_JUNK.search(meta_author):
             authors = re.split(r"\s*(?:,|;|\band\b|\bund\b|&)\s*", meta_author)
     published = published or _meta(
-        tree, "article:published_time", "og:published_time", "datePublished", "date",
-        "pubdate", "publishdate", "dc.date", "dcterms.created", "sailthru.date",
+        tree,
+        "article:published_time",
+        "og:published_time",
+        "datePublished",
+        "date",
+        "pubdate",
+        "publishdate",
+        "dc.date",
+        "dcterms.created",
+        "sailthru.date",
     )
     body_nodes = tuple(
         tree.xpath('//*[contains(concat(" ", normalize-space(@itemprop), " "), " articleBody ")]')

@@ -56,9 +56,7 @@ def connect(lake: Path) -> duckdb.DuckDBPyConnection:
                 f"hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}})"
             )
         else:
-            columns = ", ".join(
-                f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items()
-            )
+            columns = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items())
             con.execute(
                 f"CREATE VIEW {table} AS SELECT {columns}, "
                 f"CAST(NULL AS DATE) AS {PARTITION} WHERE false"

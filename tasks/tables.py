@@ -24,6 +24,7 @@ __all__ = [
     "REJECTS",
     "SCHEMAS",
     "CONTENT",
+    "TABLES",
     "TableName",
     "articles_frame",
     "rejects_frame",
@@ -35,44 +36,45 @@ _TS = pl.Datetime("us", "UTC")
 
 ARTICLES = pl.Schema(
     {
-        "article_id": pl.String,
-        "url": pl.String,
-        "source": pl.String,
-        "domain": pl.String,
-        "title": pl.String,
-        "authors": pl.List(pl.String),
+        "article_id": pl.String(),
+        "url": pl.String(),
+        "source": pl.String(),
+        "domain": pl.String(),
+        "title": pl.String(),
+        "authors": pl.List(pl.String()),
         "published_at": _TS,
-        "language": pl.String,
-        "sitename": pl.String,
-        "description": pl.String,
-        "categories": pl.List(pl.String),
-        "tags": pl.List(pl.String),
-        "image": pl.String,
-        "text": pl.String,
-        "word_count": pl.Int32,
-        "content_hash": pl.String,
+        "language": pl.String(),
+        "sitename": pl.String(),
+        "description": pl.String(),
+        "categories": pl.List(pl.String()),
+        "tags": pl.List(pl.String()),
+        "image": pl.String(),
+        "text": pl.String(),
+        "word_count": pl.Int32(),
+        "content_hash": pl.String(),
         "fetched_at": _TS,
         "extracted_at": _TS,
-        "run_id": pl.String,
-        "extractor": pl.String,
-        "extractor_version": pl.String,
+        "run_id": pl.String(),
+        "extractor": pl.String(),
+        "extractor_version": pl.String(),
     }
 )
 
 REJECTS = pl.Schema(
     {
-        "reject_id": pl.String,
-        "source": pl.String,
-        "url": pl.String,
-        "stage": pl.String,
-        "error": pl.String,
-        "reason": pl.String,
+        "reject_id": pl.String(),
+        "source": pl.String(),
+        "url": pl.String(),
+        "stage": pl.String(),
+        "error": pl.String(),
+        "reason": pl.String(),
         "fetched_at": _TS,
         "rejected_at": _TS,
-        "run_id": pl.String,
+        "run_id": pl.String(),
     }
 )
 
+TABLES: tuple[TableName, ...] = ("articles", "rejects")
 SCHEMAS: dict[TableName, pl.Schema] = {"articles": ARTICLES, "rejects": REJECTS}
 # The column that identifies a row across runs: a re-ingested page replaces the row it matches.
 KEYS: dict[TableName, str] = {"articles": "article_id", "rejects": "reject_id"}
@@ -82,9 +84,7 @@ CONTENT: dict[TableName, str] = {"articles": "content_hash", "rejects": "reason"
 
 def _with_partition(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     """Add the `date` partition: the first of `columns` that is set, as a UTC calendar day."""
-    return frame.with_columns(
-        pl.coalesce([pl.col(c) for c in columns]).dt.date().alias(PARTITION)
-    )
+    return frame.with_columns(pl.coalesce([pl.col(c) for c in columns]).dt.date().alias(PARTITION))
 
 
 def articles_frame(articles: Sequence[Article]) -> pl.DataFrame:

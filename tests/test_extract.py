@@ -14,12 +14,18 @@ from tasks.settings import ExtractOptions
 from tests.conftest import SAMPLES, corpus
 
 OPTIONS = ExtractOptions()
-PARAGRAPH = "<p>" + " ".join(f"The council voted on item {i} of the budget today." for i in range(12)) + "</p>"
+PARAGRAPH = (
+    "<p>"
+    + " ".join(f"The council voted on item {i} of the budget today." for i in range(12))
+    + "</p>"
+)
 PAGE = f"<html><head><title>Budget vote | Town Crier</title></head><body><article><h1>Budget vote</h1>{PARAGRAPH}</article></body></html>"
 
 
 def _extract(html: str, url: str | None = "https://news.example/budget") -> object:
-    return article_from_html(RawPage(source="t", url=url), html, options=OPTIONS, timeout_s=10, run_id="r")
+    return article_from_html(
+        RawPage(source="t", url=url), html, options=OPTIONS, timeout_s=10, run_id="r"
+    )
 
 
 def test_seed_article_has_no_page_furniture() -> None:
@@ -44,7 +50,8 @@ def test_bundled_sample_page_metadata() -> None:
     assert article.domain == "salon.com"
     assert article.word_count > 300
     assert article.url.startswith("https://www.salon.com/2020/01/10/")
-    assert article.content_hash and len(article.article_id) == 32
+    assert article.content_hash
+    assert len(article.article_id) == 32
 
 
 def test_article_id_is_stable_and_follows_the_canonical_url() -> None:
@@ -79,7 +86,9 @@ def test_deeply_nested_tags_still_yield_the_article() -> None:
 def test_pre_extracted_text_is_kept_exactly() -> None:
     text = "  First line.\n\nSecond   line, kept as given.  "
     page = RawPage(source="d.jsonl:1", url="https://api.example/a/1")
-    pre = PreExtracted(text=text, title="T", authors=("By Ann Lee",), published_at="2024-03-01T10:00:00+02:00")
+    pre = PreExtracted(
+        text=text, title="T", authors=("By Ann Lee",), published_at="2024-03-01T10:00:00+02:00"
+    )
     article = article_from_text(page, pre, run_id="r")
     assert article.text == text
     assert article.authors == ("Ann Lee",)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -19,40 +19,72 @@ from tests.conftest import SAMPLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
+
 def _article(name: str) -> str:
     """A paragraph unique to each file: pages without URL are identified by their text."""
-    return "<p>" + " ".join(f"Élan number {i}: the café {name} reopened after the storm, señor." for i in range(15)) + "</p>"
+    return (
+        "<p>"
+        + " ".join(
+            f"Élan number {i}: the café {name} reopened after the storm, señor." for i in range(15)
+        )
+        + "</p>"
+    )
 
 
-CYRILLIC = "<p>" + " ".join(f"Новость {i}: городской совет принял бюджет на следующий год." for i in range(15)) + "</p>"
+CYRILLIC = (
+    "<p>"
+    + " ".join(f"Новость {i}: городской совет принял бюджет на следующий год." for i in range(15))
+    + "</p>"
+)
 
 
 def _hostile_inputs(root: Path) -> Path:
     """One file per class of bad input the pipeline must survive."""
     root.mkdir()
-    (root / "latin1.html").write_bytes(f"<html><body><article>{_article('latin1')}</article></body></html>".encode("cp1252"))
-    (root / "cp1251.html").write_bytes(
-        f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head><body><article>{CYRILLIC}</article></body></html>'.encode("cp1251")
+    (root / "latin1.html").write_bytes(
+        f"<html><body><article>{_article('latin1')}</article></body></html>".encode("cp1252")
     )
-    (root / "utf16.html").write_bytes(codecs.BOM_UTF16_LE + f"<html><body>{_article('utf16')}</body></html>".encode("utf-16-le"))
-    (root / "truncated.html").write_text(f"<html><body><article>{_article('truncated')}</article></bo"[:-200])
-    (root / "nul.html").write_bytes(f"<html><body>{_article('nul')}</body></html>".encode().replace(b"the storm", b"the\x00 storm"))
-    (root / "nested.html").write_text("<html><body>" + "<div>" * 3000 + _article('nested') + "</div>" * 3000 + "</body></html>")
+    (root / "cp1251.html").write_bytes(
+        f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head><body><article>{CYRILLIC}</article></body></html>'.encode(
+            "cp1251"
+        )
+    )
+    (root / "utf16.html").write_bytes(
+        codecs.BOM_UTF16_LE + f"<html><body>{_article('utf16')}</body></html>".encode("utf-16-le")
+    )
+    (root / "truncated.html").write_text(
+        f"<html><body><article>{_article('truncated')}</article></bo"[:-200]
+    )
+    (root / "nul.html").write_bytes(
+        f"<html><body>{_article('nul')}</body></html>".encode().replace(
+            b"the storm", b"the\x00 storm"
+        )
+    )
+    (root / "nested.html").write_text(
+        "<html><body>" + "<div>" * 3000 + _article("nested") + "</div>" * 3000 + "</body></html>"
+    )
     (root / "empty.html").write_bytes(b"")
     (root / "blank.htm").write_bytes(b"  \n\n ")
     (root / "binary.html").write_bytes(os.urandom(4096))
     (root / "corrupt.html.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     (root / "bomb.html.gz").write_bytes(gzip.compress(b"<p>" + b"a" * 30_000_000))
-    (root / "huge.html").write_bytes(b"<html><body>" + b"<p>word word word</p>" * 1_000_000 + b"</body></html>")
-    (root / "feed.html").write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>')
+    (root / "huge.html").write_bytes(
+        b"<html><body>" + b"<p>word word word</p>" * 1_000_000 + b"</body></html>"
+    )
+    (root / "feed.html").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    )
     (root / "bad.jsonl").write_text('{"url": "https://x.example/1", "html": 3}\nnot json\n')
     (root / "bad.warc").write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\ngarbage\r\n\r\n")
     return root
 
 
 def _run(inputs: list[str], lake: Path, workers: int = 2) -> RunSummary:
+    """A real run with small batches, so that more batches exist than may be in flight at once."""
+    settings = load_settings()
+    settings = replace(settings, run=replace(settings.run, batch_pages=3))
     flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))
-    return flow(inputs=inputs, lake=str(lake), workers=workers, settings=load_settings())
+    return flow(inputs=inputs, lake=str(lake), workers=workers, settings=settings)
 
 
 def test_samples_and_hostile_inputs_every_page_accounted_for(tmp_path: Path, lake: Path) -> None:
@@ -63,12 +95,25 @@ def test_samples_and_hostile_inputs_every_page_accounted_for(tmp_path: Path, lak
     assert first.articles >= 14
     rejects = run_query(lake, "select source, stage, reason from rejects")
     by_file = {Path(s.split(":")[0].split("#")[0]).name: (st, r) for s, st, r in rejects.rows()}
-    for name in ("empty.html", "blank.htm", "binary.html", "corrupt.html.gz", "bomb.html.gz", "huge.html", "feed.html", "bad.jsonl", "bad.warc", "dump.jsonl"):
+    for name in (
+        "empty.html",
+        "blank.htm",
+        "binary.html",
+        "corrupt.html.gz",
+        "bomb.html.gz",
+        "huge.html",
+        "feed.html",
+        "bad.jsonl",
+        "bad.warc",
+        "dump.jsonl",
+    ):
         assert name in by_file, name
     assert by_file["binary.html"][0] == "decode"
     assert by_file["feed.html"][0] == "extract"
     assert "larger than the limit" in by_file["huge.html"][1]
-    texts = dict(run_query(lake, "select regexp_extract(source, '[^/]+$'), text from articles").rows())
+    texts = dict(
+        run_query(lake, "select regexp_extract(source, '[^/]+$'), text from articles").rows()
+    )
     assert "café latin1 reopened" in texts["latin1.html"]
     assert "городской совет" in texts["cp1251.html"]
     assert "café utf16 reopened" in texts["utf16.html"]
@@ -82,4 +127,6 @@ def test_samples_and_hostile_inputs_every_page_accounted_for(tmp_path: Path, lak
     assert second.tables["articles"].unchanged == first.articles
     count = run_query(lake, "select count(*) n, count(distinct article_id) d from articles")
     assert count.rows() == [(first.articles, first.articles)]
-    assert pl.scan_parquet(lake / "rejects", hive_partitioning=True).collect().height == first.rejected
+    assert (
+        pl.scan_parquet(lake / "rejects", hive_partitioning=True).collect().height == first.rejected
+    )

@@ -55,10 +55,15 @@ def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
     undated = replace(BASE, article_id="a2", published_at=None, content_hash="h2")
     _commit(lake, "run1", [BASE, undated])
     files = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
-    assert files == ["articles/date=2024-03-01/part-0.parquet", "articles/date=2024-03-02/part-0.parquet"]
+    assert files == [
+        "articles/date=2024-03-01/part-0.parquet",
+        "articles/date=2024-03-02/part-0.parquet",
+    ]
     frame = _read(lake)
     assert frame.schema["date"] == pl.Date
-    assert_frame_equal(frame.drop("date"), articles_frame([BASE, undated]).drop("date").sort("article_id"))
+    assert_frame_equal(
+        frame.drop("date"), articles_frame([BASE, undated]).drop("date").sort("article_id")
+    )
     rows = duckdb.sql(
         f"select article_id, date, authors from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) order by 1"
     ).fetchall()
@@ -81,7 +86,9 @@ def test_recommit_of_same_rows_changes_nothing(lake: Path) -> None:
 
 def test_changed_page_replaces_its_row(lake: Path) -> None:
     _commit(lake, "run1", [BASE])
-    stats = _commit(lake, "run2", [replace(BASE, text="New text.", content_hash="h9", run_id="run2")])
+    stats = _commit(
+        lake, "run2", [replace(BASE, text="New text.", content_hash="h9", run_id="run2")]
+    )
     assert stats.updated == 1
     frame = _read(lake)
     assert frame["text"].to_list() == ["New text."]
@@ -114,7 +121,11 @@ def test_staging_is_invisible_to_readers(lake: Path) -> None:
 
 
 def test_second_run_on_the_same_lake_is_refused(lake: Path) -> None:
-    with lake_lock(lake), pytest.raises(LakeBusyError, match="another newslake run"), lake_lock(lake):
+    with (
+        lake_lock(lake),
+        pytest.raises(LakeBusyError, match="another newslake run"),
+        lake_lock(lake),
+    ):
         pass
 
 

@@ -103,7 +103,9 @@ def test_jsonl_line_over_the_limit_is_rejected_and_the_next_line_read(tmp_path: 
 
 
 def test_jsonl_truncated_gzip_keeps_the_lines_before(tmp_path: Path) -> None:
-    lines = "\n".join(json.dumps({"url": f"https://a.example/{i}", "html": "<p>x</p>" * 200}) for i in range(50))
+    lines = "\n".join(
+        json.dumps({"url": f"https://a.example/{i}", "html": "<p>x</p>" * 200}) for i in range(50)
+    )
     data = gzip.compress(lines.encode())
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(data[: len(data) // 2])
@@ -117,8 +119,12 @@ def _warc(records: list[tuple[str, int, str, bytes]]) -> bytes:
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=True)
     for url, status, content_type, body in records:
-        headers = StatusAndHeaders(f"{status} OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
-        record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
+        headers = StatusAndHeaders(
+            f"{status} OK", [("Content-Type", content_type)], protocol="HTTP/1.1"
+        )
+        record = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(body), http_headers=headers
+        )
         writer.write_record(record)
     return out.getvalue()
 
@@ -145,7 +151,12 @@ def test_warc_keeps_html_responses_with_uri_date_and_charset(tmp_path: Path) -> 
 
 
 def test_truncated_warc_is_a_reject_not_a_crash(tmp_path: Path) -> None:
-    data = _warc([("https://a.example/1", 200, "text/html", HTML), ("https://a.example/2", 200, "text/html", HTML * 50)])
+    data = _warc(
+        [
+            ("https://a.example/1", 200, "text/html", HTML),
+            ("https://a.example/2", 200, "text/html", HTML * 50),
+        ]
+    )
     path = tmp_path / "cut.warc"
     path.write_bytes(gzip.decompress(data)[:-200])
     first, second = _load(path)
@@ -156,7 +167,9 @@ def test_truncated_warc_is_a_reject_not_a_crash(tmp_path: Path) -> None:
 
 def test_garbage_after_a_warc_record_is_a_reject(tmp_path: Path) -> None:
     path = tmp_path / "junk.warc.gz"
-    path.write_bytes(_warc([("https://a.example/1", 200, "text/html", HTML)]) + b"\x00garbage" * 100)
+    path.write_bytes(
+        _warc([("https://a.example/1", 200, "text/html", HTML)]) + b"\x00garbage" * 100
+    )
     first, second = _load(path)
     assert isinstance(first, RawPage)
     assert isinstance(second, Reject)

@@ -17,7 +17,10 @@ from tasks.metadata import clean_authors, clean_title, parse_timestamp, pick_tit
         ("Town Crier - Budget vote", "Budget vote"),
         ("Budget vote - towncrier.com", "Budget vote"),
         ("Story: the vote - what it means", "Story: the vote - what it means"),
-        ("I sell holidays - booking the right day could save you thousands", "I sell holidays - booking the right day could save you thousands"),
+        (
+            "I sell holidays - booking the right day could save you thousands",
+            "I sell holidays - booking the right day could save you thousands",
+        ),
         ("Budget vote | Town Crier | by Ann Lee", "Budget vote"),
         ("Caf&eacute; closes", "Café closes"),
     ],
@@ -33,7 +36,11 @@ def test_pick_title_prefers_agreement() -> None:
 
 
 def test_clean_authors() -> None:
-    assert clean_authors(["By Ann Lee", "ann lee", "news@x.com", "Bo Chen; Cy Dee"]) == ("Ann Lee", "Bo Chen", "Cy Dee")
+    assert clean_authors(["By Ann Lee", "ann lee", "news@x.com", "Bo Chen; Cy Dee"]) == (
+        "Ann Lee",
+        "Bo Chen",
+        "Cy Dee",
+    )
 
 
 @pytest.mark.parametrize(
