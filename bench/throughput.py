@@ -1,0 +1,161 @@
+"""Pages/s and peak memory of `newslake ingest` against a bare trafilatura loop, side by side.
+
+Run: `.venv/bin/python -m bench.throughput [--pages N]`. Over the ~1,000 pages of
+../shared/corpus/pages it times a small run (a tenth of the pages) and a large run (all of them)
+of each contender, and reports the *marginal* rate (extra pages / extra seconds) so that fixed
+start-up — Prefect's local server, worker processes — is measured apart from per-page cost.
+Peak RSS is the sum over the whole process tree (flow process + workers), sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import trafilatura
+
+from bench.corpus import record, require
+
+NEWSLAKE = Path(sys.executable).with_name("newslake")
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(
+                next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS"))
+            )
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def _run_cli(args: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS (KiB) of one `newslake` command."""
+    peak = 0
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(NEWSLAKE), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kib(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode:
+        sys.exit(f"newslake failed:\n{out.decode(errors='replace')}")
+    return elapsed, peak
+
+
+def _bare(files: list[Path], **options: bool) -> float:
+    """Seconds for a single-process loop: read, gunzip, trafilatura.extract."""
+    started = time.perf_counter()
+    for path in files:
+        trafilatura.extract(gzip.decompress(path.read_bytes()), **options)
+    return time.perf_counter() - started
+
+
+def _marginal(small: tuple[int, float], large: tuple[int, float]) -> float:
+    return (large[0] - small[0]) / max(large[1] - small[1], 1e-9)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=0, help="pages in the large run (0 = all)")
+    args = parser.parse_args()
+    pages = sorted(require("pages/html").glob("*.html.gz"))
+    pages = pages[: args.pages] if args.pages else pages
+    small_n = max(len(pages) // 10, 1)
+    work = Path(tempfile.mkdtemp(prefix="newslake-bench-"))
+    sets = {}
+    for name, chosen in (("small", pages[:small_n]), ("large", pages)):
+        folder = work / name
+        folder.mkdir()
+        for path in chosen:
+            shutil.copy(path, folder / path.name)
+        sets[name] = (len(chosen), folder, chosen)
+    env_workers = os.cpu_count() or 1
+    rows: dict[str, dict[str, tuple[int, float, int]]] = {}
+    bare_options = {
+        "trafilatura.extract, defaults": {},
+        "trafilatura.extract, newslake's options": {
+            "favor_precision": True,
+            "include_comments": False,
+            "with_metadata": True,
+        },
+    }
+    for name, (count, folder, files) in sets.items():
+        for label, options in bare_options.items():
+            rows.setdefault(label, {})[name] = (count, _bare(files, **options), 0)
+        for workers in (1, env_workers):
+            label = f"newslake ingest --workers {workers}"
+            lake = work / f"lake-{name}-{workers}"
+            seconds, peak = _run_cli(
+                [
+                    "ingest",
+                    str(folder),
+                    "--lake",
+                    str(lake),
+                    "--workers",
+                    str(workers),
+                    "--no-progress",
+                ]
+            )
+            rows.setdefault(label, {})[name] = (count, seconds, peak)
+    one = work / "one"
+    one.mkdir()
+    shutil.copy(pages[0], one / pages[0].name)
+    startup, _ = _run_cli(["ingest", str(one), "--lake", str(work / "lake-one"), "--no-progress"])
+    shutil.rmtree(work, ignore_errors=True)
+
+    base = "trafilatura.extract, defaults"
+    same = "trafilatura.extract, newslake's options"
+    rates = {label: _marginal(r["small"][:2], r["large"][:2]) for label, r in rows.items()}
+    lines = [
+        f"`python -m bench.throughput` — {len(pages)} pages of corpus/pages (large run) and "
+        f"{small_n} (small run), {os.cpu_count()} cores. Marginal rate = extra pages / extra "
+        "seconds between the small and the large run, so fixed start-up is excluded.",
+        "",
+        "| contender | small run s | large run s | marginal pages/s | vs bare defaults "
+        "| vs bare, same options | peak RSS small → large (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, r in rows.items():
+        mem = f"{r['small'][2] / 1024:.0f} → {r['large'][2] / 1024:.0f}" if r["large"][2] else "-"
+        lines.append(
+            f"| {label} | {r['small'][1]:.1f} | {r['large'][1]:.1f} | {rates[label]:.1f} | "
+            f"{rates[label] / rates[base]:.2f}x | {rates[label] / rates[same]:.2f}x | {mem} |"
+        )
+    lines += [
+        "",
+        f"Start-up: one `newslake ingest` of a single page takes {startup:.1f} s end to end.",
+    ]
+    print("\n".join(lines))
+    record("Throughput and memory (corpus/pages)", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
