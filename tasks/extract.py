@@ -31,8 +31,10 @@ from trafilatura.utils import load_html
 from tasks.errors import ExtractError
 from tasks.metadata import (
     PageMeta,
+    bylines,
     clean_authors,
     clean_title,
+    complete_metadata,
     parse_timestamp,
     pick_title,
     read_page_meta,
@@ -86,13 +88,16 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _trafilatura_options(options: ExtractOptions, url: str | None) -> Extractor:
+def _trafilatura_options(
+    options: ExtractOptions, url: str | None, *, fast: bool = False
+) -> Extractor:
     return Extractor(
+        fast=fast,
         output_format="python",
         precision=options.favor_precision,
         comments=options.include_comments,
         tables=options.include_tables,
-        with_metadata=True,
+        with_metadata=False,  # tasks/metadata.py computes it, skipping what the page declares
         url=url,
     )
 
@@ -148,8 +153,18 @@ def _language(text: str, declared: str | None) -> str | None:
     """The language of the text itself; a page's declared language is often its template's."""
     if _words(text) < 5:
         return declared
-    lang, _score = py3langid.classify(text[:3000])
+    lang, _score = py3langid.classify(text[:1500])
     return str(lang)
+
+
+def _authors(
+    meta: PageMeta, doc: Document, *, sitename: str | None, domain: str | None
+) -> tuple[str, ...]:
+    """Declared bylines; where the page declares only its own name, the byline found on the page
+    comes first and the site's name after it (agency and desk credits are authors too)."""
+    if bylines(meta.authors, sitename=sitename, domain=domain):
+        return clean_authors(meta.authors)
+    return clean_authors([*(doc.author or "").split(";"), *meta.authors])
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -160,7 +175,7 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 def _main_text(
     html: str, url: str | None, options: ExtractOptions
-) -> tuple[PageMeta, Document | None, str | None]:
+) -> tuple[PageMeta, Document, str | None]:
     """The page's declared metadata, trafilatura's document and the chosen main text."""
     tree = load_html(html)
     if tree is None:
@@ -168,14 +183,16 @@ def _main_text(
         raise ExtractError(msg)
     meta = read_page_meta(tree)
     marked_body = _marked_body(meta.body_nodes) if options.use_marked_body else None
+    doc = complete_metadata(tree, url, meta)
     extractor = _trafilatura_options(options, url)
-    doc = trafilatura.bare_extraction(tree, options=extractor)
-    text = doc.text if isinstance(doc, Document) else None
+    text = _text_of(tree, extractor)
     if marked_body is not None:
-        marked = _text_of(marked_body, extractor)
+        # The marked body is already the article: trafilatura's fallback comparison (readability,
+        # jusText) would only second-guess it, at a third of the cost of a page.
+        marked = _text_of(marked_body, _trafilatura_options(options, url, fast=True))
         if _words(marked) >= _MARKED_BODY_SHARE * _words(text):
             text = marked
-    return meta, doc if isinstance(doc, Document) else None, text
+    return meta, doc, text
 
 
 def article_from_html(
@@ -199,7 +216,7 @@ def article_from_html(
         msg = f"trafilatura failed on the page: {exc} ({type(exc).__name__})"
         raise ExtractError(msg) from exc
     words = _words(text)
-    if doc is None or text is None or words < options.min_words:
+    if text is None or words < options.min_words:
         msg = f"no main text found ({words} words, fewer than the minimum of {options.min_words})"
         raise ExtractError(msg)
     url = _canonical(doc.url) or _canonical(page.url)
@@ -207,8 +224,10 @@ def article_from_html(
     sitename = meta.sitename or doc.sitename
     title = pick_title(
         [
-            clean_title(t, sitename=sitename, domain=domain)
-            for t in (meta.og_title, meta.headline, meta.h1, doc.title)
+            (clean_title(meta.headline, sitename=sitename, domain=domain), 1.0),
+            (clean_title(meta.og_title, sitename=sitename, domain=domain), 1.0),
+            (clean_title(meta.h1, sitename=sitename, domain=domain), 1.0),
+            (clean_title(meta.html_title or doc.title, sitename=sitename, domain=domain), 0.5),
         ]
     )
     article_id, content_hash = _identity(url, text)
@@ -218,7 +237,7 @@ def article_from_html(
         source=page.source,
         domain=domain,
         title=title,
-        authors=clean_authors(meta.authors or (doc.author or "").split(";")),
+        authors=_authors(meta, doc, sitename=sitename, domain=domain),
         published_at=parse_timestamp(meta.published) or parse_timestamp(doc.date),
         language=_language(text, doc.language),
         sitename=sitename,

@@ -30,9 +30,13 @@ def test_clean_title(title: str, expected: str) -> None:
 
 
 def test_pick_title_prefers_agreement() -> None:
-    assert pick_title(["SEO title", "Real title", "real  title", None]) == "Real title"
-    assert pick_title([None, "Only"]) == "Only"
-    assert pick_title([None, None]) is None
+    assert (
+        pick_title([("SEO title", 1), ("Real title", 1), ("real  title", 1), (None, 1)])
+        == "Real title"
+    )
+    assert pick_title([("Headline", 1), ("Decorated", 0.5)]) == "Headline"
+    assert pick_title([(None, 1), ("Only", 1)]) == "Only"
+    assert pick_title([(None, 1)]) is None
 
 
 def test_clean_authors() -> None:
@@ -69,6 +73,6 @@ def test_read_page_meta_from_json_ld_graph() -> None:
     assert meta.headline == "H"
     assert meta.og_title == "OG"
     assert meta.h1 == "Head"
-    assert meta.authors == ("Ann Lee",)
+    assert meta.authors == ("Ann Lee", "Desk")
     assert meta.sitename == "Town Crier"
     assert meta.published == "2024-01-02T03:04:05Z"
