@@ -108,29 +108,26 @@ def _names(value: Any) -> list[str]:
     return names
 
 
-def _metas(tree: HtmlElement, *keys: str) -> list[str]:
-    """Every non-empty `content` of the meta tags named by the first key that has any."""
-    for key in keys:
-        found = [
-            content
-            for attr in ("property", "name", "itemprop")
-            for node in tree.iterfind(f'.//meta[@{attr}="{key}"]')
-            if (content := (node.get("content") or "").strip())
-        ]
-        if found:
-            return found
-    return []
+def _meta_index(tree: HtmlElement) -> dict[str, list[str]]:
+    """Every meta tag's content by its lower-cased property, name or itemprop, in one pass."""
+    index: dict[str, list[str]] = {}
+    for node in tree.iter("meta"):
+        key = node.get("property") or node.get("name") or node.get("itemprop")
+        content = (node.get("content") or "").strip()
+        if key and content:
+            index.setdefault(key.strip().lower(), []).append(content)
+    return index
 
 
-def _meta(tree: HtmlElement, *keys: str) -> str | None:
-    found = _metas(tree, *keys)
-    return found[0] if found else None
+def _first(index: dict[str, list[str]], *keys: str) -> list[str]:
+    """The contents of the first of `keys` that the page has."""
+    return next((index[k] for k in keys if k in index), [])
 
 
 _DATE_METAS = (
     "article:published_time",
     "og:published_time",
-    "datePublished",
+    "datepublished",
     "date",
     "pubdate",
     "publishdate",
@@ -169,29 +166,29 @@ def read_page_meta(tree: HtmlElement) -> PageMeta:
             and isinstance(publisher.get("name"), str)
         ):
             sitename = publisher["name"]
+    metas = _meta_index(tree)
     if not authors:
-        for meta_author in _metas(
-            tree, "author", "article:author", "sailthru.author", "dc.creator"
-        ):
+        bylines_meta = _first(metas, "author", "article:author", "sailthru.author", "dc.creator")
+        for meta_author in bylines_meta:
             if not _AUTHOR_JUNK.search(meta_author):
                 authors.extend(re.split(r"\s*(?:,|;|\band\b|\bund\b|&)\s*", meta_author))
     dates = [
         published,
         _itemprop_date(tree),
-        *(value for key in _DATE_METAS for value in _metas(tree, key)),
+        *(value for key in _DATE_METAS for value in metas.get(key, ())),
         next((t.get("datetime") for t in tree.iter("time") if t.get("datetime")), None),
     ]
     # The first candidate that parses: a declared "28.04.2023" must not hide a later ISO one.
     published = next((d for d in dates if parse_timestamp(d)), None)
     body_nodes = tuple(
-        tree.xpath('//*[contains(concat(" ", normalize-space(@itemprop), " "), " articleBody ")]')
+        n for n in tree.xpath("//*[@itemprop]") if "articleBody" in n.get("itemprop").split()
     )
     return PageMeta(
         headline=headline,
-        og_title=_meta(tree, "og:title", "twitter:title"),
+        og_title=next(iter(_first(metas, "og:title", "twitter:title")), None),
         h1=next((" ".join(h.text_content().split()) for h in tree.iter("h1")), None),
         html_title=tree.findtext(".//title"),
-        sitename=sitename or _meta(tree, "og:site_name", "application-name"),
+        sitename=sitename or next(iter(_first(metas, "og:site_name", "application-name")), None),
         authors=tuple(authors),
         published=published,
         body_nodes=body_nodes,
