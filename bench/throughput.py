@@ -23,6 +23,9 @@ from pathlib import Path
 import trafilatura
 
 from bench.corpus import record, require
+from tasks.batch import process_page
+from tasks.records import RawPage
+from tasks.settings import load_settings
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
@@ -78,6 +81,16 @@ def _bare(files: list[Path], **options: bool) -> float:
     return time.perf_counter() - started
 
 
+def _newslake_loop(files: list[Path]) -> float:
+    """Seconds for newslake's own per-page work (decode, extract, metadata) in one process."""
+    settings = load_settings()
+    started = time.perf_counter()
+    for path in files:
+        page = RawPage(source=str(path), url=None, body=gzip.decompress(path.read_bytes()))
+        process_page(page, settings, "bench")
+    return time.perf_counter() - started
+
+
 def _marginal(small: tuple[int, float], large: tuple[int, float]) -> float:
     return (large[0] - small[0]) / max(large[1] - small[1], 1e-9)
 
@@ -110,6 +123,8 @@ def main() -> None:
     for name, (count, folder, files) in sets.items():
         for label, options in bare_options.items():
             rows.setdefault(label, {})[name] = (count, _bare(files, **options), 0)
+        loop = "newslake's page work, bare loop"
+        rows.setdefault(loop, {})[name] = (count, _newslake_loop(files), 0)
         for workers in (1, env_workers):
             label = f"newslake ingest --workers {workers}"
             lake = work / f"lake-{name}-{workers}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -75,6 +76,20 @@ def _print_summary(summary: object) -> None:
         err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")
 
 
+def _local_run_settings() -> AbstractContextManager[object]:
+    """No flow heartbeat when Prefect runs its own temporary server: nobody watches for crashed
+    runs there, and stopping the heartbeat thread costs every run about a second."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
+
+    if PREFECT_API_URL.value():
+        return nullcontext()
+    return temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
 @app.command()
 def ingest(
     inputs: Annotated[list[str], typer.Argument(help="HTML/JSONL/WARC files or directories.")],
@@ -97,13 +112,14 @@ def ingest(
         count = count if count > 0 else (os.cpu_count() or 1)
         runner = ProcessPoolTaskRunner(max_workers=count)
         flow = ingest_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
-        summary = flow(
-            inputs=inputs,
-            lake=lake,
-            workers=count,
-            settings=settings,
-            progress=progress and settings.run.progress and sys.stderr.isatty(),
-        )
+        with _local_run_settings():
+            summary = flow(
+                inputs=inputs,
+                lake=lake,
+                workers=count,
+                settings=settings,
+                progress=progress and settings.run.progress and sys.stderr.isatty(),
+            )
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _print_summary(summary)
