@@ -4,6 +4,7 @@
     ├── ConfigError               a bad setting: fix config/*.toml, the environment or the flags
     ├── InputNotFoundError        an input path that does not exist: the run stops before it starts
     └── PageError                 one page cannot become an article: it becomes a `rejects` row
+        ├── FetchError            stage "fetch": refused, unreachable, HTTP error, too large
         ├── LoadError             stage "load": unreadable file, corrupt gzip, malformed record
         ├── DecodeError           stage "decode": binary data, unknown charset
         └── ExtractError          stage "extract": no main text, a feed, a timeout
@@ -20,6 +21,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "ExtractError",
+    "FetchError",
     "InputNotFoundError",
     "LoadError",
     "NewslakeError",
@@ -53,6 +55,20 @@ class PageError(NewslakeError):
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+        super().__init__(reason)
+
+
+class FetchError(PageError):
+    """A URL could not be fetched; `transient` says whether a later run may succeed."""
+
+    stage: Stage = "fetch"
+
+    def __init__(
+        self, reason: str, *, url: str, status: int | None = None, transient: bool = False
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.transient = transient
         super().__init__(reason)
 
 

@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 
 from tasks.errors import ConfigError
 
-__all__ = ["ExtractOptions", "Limits", "RunOptions", "Settings", "load_settings"]
+__all__ = [
+    "ExtractOptions",
+    "FetchOptions",
+    "Limits",
+    "RunOptions",
+    "Settings",
+    "load_settings",
+]
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
@@ -42,6 +49,26 @@ class ExtractOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FetchOptions:
+    """How the fetcher treats the web: politeness, retries, limits and the network guard."""
+
+    user_agent: str = "newslake/0.1"
+    concurrency: int = 16
+    per_host_concurrency: int = 2
+    per_host_delay_s: float = 1.0
+    timeout_s: float = 15.0
+    total_timeout_s: float = 60.0
+    max_retries: int = 3
+    backoff_s: float = 1.0
+    max_retry_after_s: float = 120.0
+    max_redirects: int = 5
+    max_sitemap_depth: int = 3
+    max_sitemaps: int = 200
+    allow_networks: tuple[str, ...] = ()
+    obey_robots: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     """How a run is split into batches and spread over worker processes."""
 
@@ -65,6 +92,7 @@ class Settings:
     run: RunOptions = RunOptions()
     limits: Limits = Limits()
     extract: ExtractOptions = ExtractOptions()
+    fetch: FetchOptions = FetchOptions()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -81,6 +109,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _coerce(value: Any, like: Any, name: str) -> Any:
     """Convert a TOML or environment value to the type of the field's default."""
     try:
+        if isinstance(like, tuple):
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple):
+                raise TypeError(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
         if isinstance(like, bool):
             if isinstance(value, str):
                 if value.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
@@ -127,4 +160,5 @@ def load_settings(config_dir: Path | None = None) -> Settings:
         run=_section(RunOptions, "run", main.get("run", {})),
         limits=_section(Limits, "limits", main.get("limits", {})),
         extract=_section(ExtractOptions, "extract", _read_toml(root / "extract.toml")),
+        fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),
     )
