@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -69,6 +70,17 @@ def _print_summary(summary: object) -> None:
     table.add_row("duplicates skipped", f"{summary.duplicates:,}")
     top = ", ".join(f"{d} {n}" for d, n in summary.domains.most_common(5))
     table.add_row("top domains", top or "-")
+    web = summary.web
+    if web.candidates or web.hosts or web.discovery_failures:
+        table.add_row(
+            "web",
+            f"{web.candidates:,} URLs discovered, {web.skipped:,} already in the lake, "
+            f"{web.from_raw:,} re-extracted from the raw zone",
+        )
+        for host, counts in sorted(web.hosts.items()):
+            table.add_row(f"  {host}", ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+        for url, reason in sorted(web.discovery_failures.items()):
+            table.add_row("  discovery failed", f"{url}: {reason}")
     rate = summary.pages / summary.seconds if summary.seconds else 0.0
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:.1f} pages/s)")
     console.print(table)
@@ -92,22 +104,58 @@ def _local_run_settings() -> AbstractContextManager[object]:
 
 @app.command()
 def ingest(
-    inputs: Annotated[list[str], typer.Argument(help="HTML/JSONL/WARC files or directories.")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="HTML/JSONL/WARC files or directories, http(s) URLs, .txt URL lists."),
+    ] = None,
     lake: Annotated[str | None, typer.Option(help="Lake root (default: config lake.root).")] = None,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: config run.workers; 0 = cores).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    sources: Annotated[
+        str | None, typer.Option(help="A sources file (config/sources.toml) to discover and fetch.")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option(help="Fetch again URLs the lake has (conditional requests).")
+    ] = False,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only URLs dated from this day.")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only URLs dated up to this day.")
+    ] = None,
+    allow_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A private network the fetcher may reach (repeatable), e.g. 127.0.0.0/8."
+        ),
+    ] = None,
 ) -> None:
-    """Read pages, extract articles and write them to the lake."""
+    """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
+    from dataclasses import replace
+
     from prefect.task_runners import ProcessPoolTaskRunner
 
     from flows.ingest import ingest as ingest_flow
     from tasks.load import resolve_inputs
+    from tasks.netguard import NetworkGuard
+    from tasks.sources import is_web_input
 
+    inputs = inputs or []
+    if not inputs and not sources:
+        raise _fail(NewslakeError("nothing to ingest: name files, URLs or --sources"))
     try:
-        resolve_inputs(inputs)  # fail on a typo before Prefect's server takes seconds to start
+        # Fail on a typo before Prefect's server takes seconds to start.
+        resolve_inputs([i for i in inputs if not is_web_input(i)])
         settings = load_settings()
+        if allow_network:
+            networks = (*settings.fetch.allow_networks, *allow_network)
+            settings = replace(settings, fetch=replace(settings.fetch, allow_networks=networks))
+        NetworkGuard(settings.fetch.allow_networks)
+    except (NewslakeError, ValueError) as exc:
+        raise _fail(exc) from exc
+    try:
         count = workers if workers is not None else settings.run.workers
         count = count if count > 0 else (os.cpu_count() or 1)
         runner = ProcessPoolTaskRunner(max_workers=count)
@@ -119,6 +167,10 @@ def ingest(
                 workers=count,
                 settings=settings,
                 progress=progress and settings.run.progress and sys.stderr.isatty(),
+                sources=sources,
+                refresh=refresh,
+                since=since.date() if since else None,
+                until=until.date() if until else None,
             )
     except NewslakeError as exc:
         raise _fail(exc) from exc

@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
+from itertools import chain
 from pathlib import Path
 
 from prefect import flow
@@ -20,11 +22,15 @@ from prefect.futures import PrefectFuture, as_completed
 from rich.progress import Progress, TaskID
 
 from tasks.batch import BatchResult, process_batch
+from tasks.errors import InputNotFoundError
+from tasks.feeds import parse_url_list
 from tasks.lake import CommitStats, commit_table, drop_staging, lake_lock
 from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
+from tasks.sources import Outlet, is_web_input, load_sources
 from tasks.tables import TABLES
+from tasks.web import WebStats, web_pages
 
 __all__ = ["RunSummary", "ingest"]
 
@@ -43,6 +49,7 @@ class RunSummary:
     domains: Counter[str] = field(default_factory=Counter)
     words: int = 0
     seconds: float = 0.0
+    web: WebStats = field(default_factory=WebStats)
 
     @property
     def rejected(self) -> int:
@@ -50,12 +57,14 @@ class RunSummary:
         return sum(self.rejects.values()) - self.tables["rejects"].duplicates
 
 
-def _batches(files: list[Path], settings: Settings) -> Iterator[tuple[list[RawPage], list[Reject]]]:
+def _batches(
+    items: Iterable[RawPage | Reject], settings: Settings
+) -> Iterator[tuple[list[RawPage], list[Reject]]]:
     """Cut the stream of pages into batches bounded both in pages and in bytes."""
     pages: list[RawPage] = []
     rejects: list[Reject] = []
     size = 0
-    for item in iter_pages(files, settings.limits):
+    for item in items:
         if isinstance(item, Reject):
             rejects.append(item)
         else:
@@ -79,6 +88,20 @@ def _progress(enabled: bool, total_files: int) -> tuple[Progress | None, TaskID]
     return bar, bar.add_task(f"ingesting {total_files} file(s)", total=None)
 
 
+def _web_outlets(web_inputs: list[str], sources: str | None) -> list[Outlet]:
+    """Outlets from the sources file plus one for the URLs and URL lists on the command line."""
+    outlets = load_sources(Path(sources)) if sources else []
+    lists = [Path(i) for i in web_inputs if not i.lower().startswith(("http://", "https://"))]
+    for path in lists:
+        if not path.is_file():
+            raise InputNotFoundError(str(path))
+    listed = tuple(c.url for path in lists for c in parse_url_list(path.read_text(), str(path)))
+    probe = tuple(i for i in web_inputs if i.lower().startswith(("http://", "https://")))
+    if listed or probe:
+        outlets.append(Outlet(name="command line", urls=listed, probe=probe))
+    return outlets
+
+
 @flow(name="ingest", log_prints=False, validate_parameters=False)
 def ingest(
     inputs: list[str],
@@ -86,15 +109,24 @@ def ingest(
     workers: int | None = None,
     settings: Settings | None = None,
     progress: bool = False,
+    sources: str | None = None,
+    refresh: bool = False,
+    since: date | None = None,
+    until: date | None = None,
 ) -> RunSummary:
-    """Ingest pages from files and directories (HTML, JSONL, WARC) into the lake.
+    """Ingest pages into the lake: files (HTML, JSONL, WARC), URLs, URL lists and outlets.
 
     Args:
-        inputs: files or directories to read; directories are walked recursively.
+        inputs: files or directories to read (walked recursively), http(s) URLs of feeds,
+            sitemaps or pages, and `.txt` lists of article URLs.
         lake: the lake's root directory; defaults to config/newslake.toml's `lake.root`.
         workers: worker processes; defaults to `run.workers` (0 = one per core).
         settings: resolved settings; read from config/ and the environment when omitted.
         progress: show a progress bar on the terminal.
+        sources: a sources file (config/sources.toml) whose outlets are discovered and fetched.
+        refresh: fetch again URLs the lake already has (conditionally, with ETag/Last-Modified).
+        since: only discovered URLs dated on or after this day (undated ones are kept).
+        until: only discovered URLs dated on or before this day.
     """
     settings = settings or load_settings()
     if lake is not None:
@@ -102,7 +134,8 @@ def ingest(
     if workers is not None:
         settings = replace(settings, run=replace(settings.run, workers=workers))
     started = time.perf_counter()
-    files = resolve_inputs(inputs)
+    files = resolve_inputs([i for i in inputs if not is_web_input(i)])
+    outlets = _web_outlets([i for i in inputs if is_web_input(i)], sources)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     lake_path = Path(settings.lake)
     summary = RunSummary(run_id=run_id, lake=str(lake_path))
@@ -119,7 +152,13 @@ def ingest(
             if bar is not None:
                 bar.update(bar_task, advance=result.pages, description=f"{totals.pages} pages")
 
-        for number, (pages, rejects) in enumerate(_batches(files, settings)):
+        items: Iterable[RawPage | Reject] = iter_pages(files, settings.limits)
+        if outlets:
+            web = web_pages(
+                outlets, settings, run_id, summary.web, refresh=refresh, since=since, until=until
+            )
+            items = chain(items, web)
+        for number, (pages, rejects) in enumerate(_batches(items, settings)):
             if len(inflight) >= inflight_cap:
                 collect(next(as_completed(inflight)))
             inflight.append(

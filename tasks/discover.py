@@ -1,186 +1,101 @@
-"""Find article URLs to fetch: feeds, sitemaps, robots.txt and plain URL lists.
+"""Walk outlets' feeds, sitemaps and sites to the article URLs a run should fetch.
 
-Feeds are parsed by feedparser (RSS 0.9x-2.0, RSS 1.0, Atom) or as JSON Feed; each entry's
-published (else updated) time is its candidate date. Sitemaps are parsed here with lxml,
-because trafilatura's sitemap module returns bare links and a news backfill needs each URL's
-`news:publication_date` (else `lastmod`) to select a date window. URLs are normalised and
-de-duplicated with courlan, trafilatura's own URL library.
+Sitemap indexes are followed breadth-first up to `fetch.max_sitemap_depth` levels and
+`fetch.max_sitemaps` documents, so a hostile or enormous index cannot keep a run busy. Every
+discovery request goes through the run's Fetcher: the same politeness, robots.txt and network
+guard as article fetches. A feed or sitemap that cannot be fetched is reported, not fatal.
 """
 
 from __future__ import annotations
 
-import calendar
-import gzip
-import json
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from urllib.parse import urljoin
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
 
-import feedparser
-from courlan import normalize_url
-from lxml import etree
+from tasks.feeds import (
+    Candidate,
+    dedupe,
+    in_window,
+    looks_like_feed,
+    parse_feed,
+    parse_robots_sitemaps,
+    parse_sitemap,
+)
+from tasks.fetch import Fetcher
+from tasks.sources import Outlet
 
-from tasks.metadata import parse_timestamp
-
-__all__ = [
-    "Candidate",
-    "SitemapLinks",
-    "dedupe",
-    "in_window",
-    "looks_like_feed",
-    "parse_feed",
-    "parse_robots_sitemaps",
-    "parse_sitemap",
-    "parse_url_list",
-]
-
-_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
-_URL_LIST_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+__all__ = ["Discovery", "discover"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Candidate:
-    """A URL to fetch, with the date its source gave it (if any) and where it was found."""
+@dataclass(kw_only=True)
+class Discovery:
+    """Candidates found, and the discovery documents that failed, with their reasons."""
 
-    url: str
-    published: datetime | None = None
-    found_in: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class SitemapLinks:
-    """What one sitemap document holds: pages, and further sitemaps (for an index)."""
-
-    pages: list[Candidate]
-    sitemaps: list[str]
+    candidates: list[Candidate] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    documents: int = 0
 
 
-def _normal(url: str, base: str | None = None) -> str | None:
-    absolute = urljoin(base, url.strip()) if base else url.strip()
-    if not absolute.lower().startswith(("http://", "https://")):
+async def _document(fetcher: Fetcher, url: str, found: Discovery) -> bytes | None:
+    result = await fetcher.fetch(url, html_only=False)
+    found.documents += 1
+    if not result.ok:
+        found.failures[url] = result.error or f"HTTP {result.status}"
         return None
-    try:
-        return normalize_url(absolute, strict=True)
-    except (ValueError, AttributeError):
-        return None
+    return result.body
 
 
-def looks_like_feed(content: bytes) -> bool:
-    """True for RSS, Atom or JSON Feed content (as opposed to a sitemap or a page)."""
-    head = content[:2048].lstrip().lower()
-    return head.startswith(b"{") or b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
-
-
-def parse_feed(content: bytes, base_url: str) -> list[Candidate]:
-    """Entry links of an RSS, Atom or JSON feed, each with its published (else updated) date."""
-    if content.lstrip().startswith(b"{"):
-        try:
-            items = json.loads(content).get("items", [])
-        except (ValueError, AttributeError):
-            return []
-        found = []
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict):
-                continue
-            link = item.get("url") or item.get("external_url") or item.get("id")
-            url = _normal(str(link), base_url) if link else None
-            if url:
-                when = parse_timestamp(item.get("date_published") or item.get("date_modified"))
-                found.append(Candidate(url=url, published=when, found_in=base_url))
-        return found
-    parsed = feedparser.parse(content, response_headers={"content-location": base_url})
-    found = []
-    for entry in parsed.entries:
-        link = entry.get("link") or entry.get("id")
-        url = _normal(str(link), base_url) if link else None
-        if not url:
-            continue
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        when = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC) if stamp else None
-        found.append(Candidate(url=url, published=when, found_in=base_url))
-    return found
-
-
-def _text(element: etree._Element, *names: str) -> str | None:
-    for child in element.iter():
-        if isinstance(child.tag, str) and etree.QName(child).localname in names:
-            return (child.text or "").strip() or None
-    return None
-
-
-def parse_sitemap(content: bytes, base_url: str) -> SitemapLinks:
-    """Pages and child sitemaps of an XML sitemap (gzipped or not), a sitemap index, a Google
-    News sitemap, or a plain-text sitemap (one URL per line).
-
-    A page's date is its `news:publication_date`, else its `lastmod`. Entries without a `<loc>`
-    (seen in malformed indexes) are read from their text instead.
-    """
-    if content[:2] == b"\x1f\x8b":
-        content = gzip.decompress(content)
-    if not content.lstrip().startswith(b"<"):
-        return SitemapLinks(pages=parse_url_list(content.decode("utf-8", "replace"), base_url), sitemaps=[])
-    root = etree.fromstring(content, _PARSER)
-    if root is None:
-        return SitemapLinks(pages=[], sitemaps=[])
+async def _outlet(
+    fetcher: Fetcher, outlet: Outlet, since: date | None, until: date | None, found: Discovery
+) -> list[Candidate]:
+    options = fetcher.options
     pages: list[Candidate] = []
-    sitemaps: list[str] = []
-    for element in root:
-        if not isinstance(element.tag, str):
-            continue
-        kind = etree.QName(element).localname
-        loc = _text(element, "loc") or (element.text or "").strip()
-        url = _normal(loc, base_url) if loc else None
-        if not url:
-            continue
-        if kind == "sitemap":
-            sitemaps.append(url)
-        elif kind == "url":
-            news_date = None
-            for node in element.iter(f"{{{_NEWS_NS}}}publication_date"):
-                news_date = (node.text or "").strip()
-            when = parse_timestamp(news_date) or parse_timestamp(_text(element, "lastmod"))
-            pages.append(Candidate(url=url, published=when, found_in=base_url))
-    return SitemapLinks(pages=pages, sitemaps=sitemaps)
-
-
-def parse_robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
-    """The `Sitemap:` lines of a robots.txt."""
-    found = []
-    for line in robots_txt.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "sitemap" and value.strip():
-            url = _normal(value.strip(), base_url)
-            if url:
-                found.append(url)
-    return found
-
-
-def parse_url_list(text: str, base_url: str | None = None) -> list[Candidate]:
-    """One URL per line; blank lines and `#` comments are skipped."""
-    found = []
-    for line in text.splitlines():
-        match = _URL_LIST_LINE.match(line)
-        url = _normal(match[1]) if match else None
-        if url:
-            found.append(Candidate(url=url, found_in=base_url or ""))
-    return found
-
-
-def in_window(candidate: Candidate, since: date | None, until: date | None) -> bool:
-    """Whether the candidate's date lies in [since, until]; undated candidates always pass."""
-    if candidate.published is None:
-        return True
-    day = candidate.published.astimezone(UTC).date()
-    return (since is None or day >= since) and (until is None or day <= until)
-
-
-def dedupe(candidates: Iterable[Candidate]) -> Iterator[Candidate]:
-    """The first candidate of each normalised URL, in order."""
+    sitemaps: deque[tuple[str, int]] = deque((s, 0) for s in outlet.sitemaps)
+    for site in outlet.sites:
+        robots = await _document(fetcher, site.rstrip("/") + "/robots.txt", found)
+        if robots:
+            sitemaps.extend(
+                (s, 0) for s in parse_robots_sitemaps(robots.decode("utf-8", "replace"), site)
+            )
+    for feed in outlet.feeds:
+        body = await _document(fetcher, feed, found)
+        if body:
+            pages.extend(parse_feed(body, feed))
+    pages.extend(Candidate(url=u, found_in="sources") for u in outlet.urls)
+    for url in outlet.probe:
+        result = await fetcher.fetch(url, html_only=False)
+        ctype = result.headers.get("content-type", "")
+        if not result.ok or result.body is None:
+            found.failures[url] = result.error or f"HTTP {result.status}"
+        elif "html" in ctype and not looks_like_feed(result.body):
+            pages.append(Candidate(url=url, found_in="command line"))
+        elif looks_like_feed(result.body):
+            pages.extend(parse_feed(result.body, url))
+        else:
+            links = parse_sitemap(result.body, url)
+            pages.extend(links.pages)
+            sitemaps.extend((s, 1) for s in links.sitemaps)
     seen: set[str] = set()
-    for candidate in candidates:
-        if candidate.url not in seen:
-            seen.add(candidate.url)
-            yield candidate
+    while sitemaps and len(seen) < options.max_sitemaps:
+        url, depth = sitemaps.popleft()
+        if url in seen or depth > options.max_sitemap_depth:
+            continue
+        seen.add(url)
+        body = await _document(fetcher, url, found)
+        if body:
+            links = parse_sitemap(body, url)
+            pages.extend(links.pages)
+            sitemaps.extend((s, depth + 1) for s in links.sitemaps)
+    return [c for c in pages if outlet.accepts(c.url) and in_window(c, since, until)]
+
+
+async def discover(
+    fetcher: Fetcher, outlets: list[Outlet], *, since: date | None = None, until: date | None = None
+) -> Discovery:
+    """Every outlet's candidate article URLs, filtered, normalised and de-duplicated."""
+    found = Discovery()
+    # Outlets are walked concurrently: one slow or dead host must not hold up the others.
+    per_outlet = await asyncio.gather(*(_outlet(fetcher, o, since, until, found) for o in outlets))
+    found.candidates = list(dedupe(c for batch in per_outlet for c in batch))
+    return found

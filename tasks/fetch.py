@@ -209,7 +209,8 @@ class Fetcher:
                     continue
                 if status == 429 or status >= 500:
                     after = _retry_after(resp.headers.get("retry-after"))
-                    raise _Retry(f"HTTP {status}", status, after)
+                    msg = f"HTTP {status}"
+                    raise _Retry(msg, status, after)
                 headers = dict(resp.headers)
                 now = datetime.now(UTC)
                 if status == 304:

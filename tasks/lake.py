@@ -35,7 +35,9 @@ __all__ = [
     "drop_staging",
     "lake_lock",
     "stage_frame",
+    "sources_in",
     "table_root",
+    "write_part",
 ]
 
 _PART = "part-0.parquet"
@@ -183,6 +185,25 @@ def commit_table(lake: Path, run_id: str, table: TableName) -> CommitStats:
         duplicates=total - staged.height,
         partitions=len(days),
     )
+
+
+def sources_in(lake: Path, table: TableName) -> set[str]:
+    """Every `source` a table holds: the inputs and URLs the lake has already dealt with."""
+    root = table_root(lake, table)
+    if not any(root.glob(f"{PARTITION}=*/{_PART}")):
+        return set()
+    frame = pl.scan_parquet(root, hive_partitioning=True).select("source").unique().collect()
+    return set(frame["source"].to_list())
+
+
+def write_part(lake: Path, table: str, day: date, name: str, frame: pl.DataFrame) -> None:
+    """Write one file of an append-only table (the raw zone) atomically into its partition.
+
+    The name is fixed by the caller (run and chunk), so writing the same chunk again replaces
+    its file rather than adding a second copy.
+    """
+    partition = lake / table / f"{PARTITION}={day.isoformat()}"
+    _atomic_write(frame, partition / name, lake / _STAGING / "parts")
 
 
 def drop_staging(lake: Path, run_id: str) -> None:

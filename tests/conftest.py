@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,19 @@ def corpus(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared corpus not available: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """The test HTTP server listens on 127.0.0.1 (the fetcher's guard must be told to allow it)."""
+    return ("127.0.0.1", 0)
+
+
+@pytest.fixture
+def httpserver(make_httpserver: Any) -> Any:
+    """pytest-httpserver's server, answering 404 (not 500) to paths no test registered,
+    as a real site answers for a missing robots.txt."""
+    server = make_httpserver
+    server.clear()
+    server.no_handler_status_code = 404
+    return server

@@ -1,0 +1,142 @@
+"""The raw zone: every fetch result, kept before extraction, so nothing fetched is ever lost.
+
+`LAKE/raw/date=YYYY-MM-DD/part-<run>-<chunk>.parquet` holds one row per fetch: the requested
+and final URL, status, headers, redirects, the body (zstd-compressed by Parquet) and the error
+if any. Unlike the derived tables it is an append-only log, written a chunk at a time as fetching
+goes on: each file is written once, atomically, under a name fixed by run and chunk. The lake's
+fetch state is read from it: what was fetched, with which ETag and Last-Modified, and which
+fetched pages still wait for extraction (a run killed between fetching and committing).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from email.message import Message
+from pathlib import Path
+
+import polars as pl
+
+from tasks.fetch import FetchResult
+from tasks.lake import write_part
+from tasks.records import RawPage
+from tasks.tables import PARTITION
+
+__all__ = ["RAW", "fetch_state", "raw_frame", "raw_pages", "stage_raw"]
+
+_TS = pl.Datetime("us", "UTC")
+RAW = pl.Schema(
+    {
+        "url": pl.String(),
+        "final_url": pl.String(),
+        "status": pl.Int32(),
+        "headers": pl.String(),
+        "redirects": pl.List(pl.String()),
+        "body": pl.Binary(),
+        "error": pl.String(),
+        "transient": pl.Boolean(),
+        "fetched_at": _TS,
+        "run_id": pl.String(),
+    }
+)
+
+
+def raw_frame(results: Iterable[FetchResult], *, run_id: str) -> pl.DataFrame:
+    """The raw rows of some fetch results, partitioned by fetch day."""
+    rows = [
+        {
+            "url": r.url,
+            "final_url": r.final_url,
+            "status": r.status,
+            "headers": json.dumps(r.headers),
+            "redirects": list(r.redirects),
+            "body": r.body,
+            "error": r.error,
+            "transient": r.transient,
+            "fetched_at": r.fetched_at,
+            "run_id": run_id,
+        }
+        for r in results
+    ]
+    frame = pl.DataFrame(rows, schema=RAW, orient="row") if rows else RAW.to_frame()
+    return frame.with_columns(pl.col("fetched_at").dt.date().alias(PARTITION))
+
+
+def stage_raw(lake: Path, run_id: str, chunk: int, results: list[FetchResult]) -> None:
+    """Append a chunk of fetch results to the raw zone, one atomic file per fetch day."""
+    frame = raw_frame(results, run_id=run_id)
+    for (day,), part in frame.partition_by(PARTITION, as_dict=True).items():
+        write_part(lake, "raw", day, f"part-{run_id}-{chunk:05d}.parquet", part.drop(PARTITION))
+
+
+def _scan(lake: Path) -> pl.LazyFrame | None:
+    root = lake / "raw"
+    if not any(root.glob(f"{PARTITION}=*/*.parquet")):
+        return None
+    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={PARTITION: pl.Date()})
+
+
+def fetch_state(lake: Path) -> pl.DataFrame:
+    """The latest fetch of every URL in the raw zone: url, status, error, transient, ETag and
+    Last-Modified of its last successful fetch."""
+    scan = _scan(lake)
+    if scan is None:
+        return pl.DataFrame(
+            schema={
+                "url": pl.String(),
+                "status": pl.Int32(),
+                "transient": pl.Boolean(),
+                "etag": pl.String(),
+                "last_modified": pl.String(),
+            }
+        )
+    latest = (
+        scan.select("url", "status", "transient", "headers", "fetched_at")
+        .sort("fetched_at")
+        .group_by("url")
+        .last()
+    )
+    validators = latest.with_columns(
+        pl.col("headers").str.json_path_match("$.etag").alias("etag"),
+        pl.col("headers").str.json_path_match("$.last-modified").alias("last_modified"),
+    )
+    return validators.select("url", "status", "transient", "etag", "last_modified").collect()
+
+
+def raw_pages(lake: Path, urls: Iterable[str]) -> list[RawPage]:
+    """The latest stored body of each URL, as pages to extract again (no network needed)."""
+    scan = _scan(lake)
+    wanted = list(urls)
+    if scan is None or not wanted:
+        return []
+    rows = (
+        scan.filter(pl.col("url").is_in(wanted) & pl.col("body").is_not_null())
+        .sort("fetched_at")
+        .group_by("url")
+        .last()
+        .collect()
+    )
+    return [page_from_raw(row) for row in rows.iter_rows(named=True)]
+
+
+def _charset(headers: dict[str, str]) -> str | None:
+    message = Message()
+    message["content-type"] = headers.get("content-type", "")
+    charset = message.get_param("charset")
+    return charset if isinstance(charset, str) else None
+
+
+def page_from_raw(row: dict[str, object]) -> RawPage:
+    """A raw-zone row (or a fresh fetch) as the page the extractor reads."""
+    headers = json.loads(str(row["headers"])) if row.get("headers") else {}
+    fetched_at = row["fetched_at"]
+    return RawPage(
+        source=str(row["url"]),
+        url=str(row["final_url"] or row["url"]),
+        body=row["body"] if isinstance(row["body"], bytes) else b"",
+        fetched_at=fetched_at if isinstance(fetched_at, datetime) else None,
+        charset=_charset(headers),
+        status=int(row["status"]) if row["status"] is not None else None,  # type: ignore[call-overload]
+        headers=headers,
+    )

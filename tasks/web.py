@@ -1,0 +1,140 @@
+"""Pages from the web for the ingest flow: discover, skip what the lake has, fetch, keep raw.
+
+`web_pages` yields RawPage or Reject items just like the file loaders, so the flow batches
+them the same way. Fetching goes a chunk at a time; each chunk is written to the raw zone
+before its pages are handed on, so a run killed after fetching loses nothing: the next run
+finds those bodies in the raw zone, extracts them without the network, and fetches only what
+it has not fetched yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+
+from tasks.discover import Discovery, discover
+from tasks.fetch import Fetcher, FetchResult, fetch_all
+from tasks.lake import sources_in
+from tasks.raw import fetch_state, page_from_raw, raw_frame, raw_pages, stage_raw
+from tasks.records import RawPage, Reject
+from tasks.settings import FetchOptions, Settings
+from tasks.sources import Outlet
+
+__all__ = ["WebStats", "discover_candidates", "fetch_chunk", "web_pages"]
+
+_CHUNK = 256
+
+
+@dataclass(kw_only=True)
+class WebStats:
+    """What the web part of a run did, per host and overall."""
+
+    hosts: dict[str, Counter[str]] = field(default_factory=dict)
+    candidates: int = 0
+    skipped: int = 0
+    from_raw: int = 0
+    discovery_failures: dict[str, str] = field(default_factory=dict)
+
+    def count(self, host: str, what: str) -> None:
+        """Add one to a host's count of `what` (fetched, failed, not modified)."""
+        self.hosts.setdefault(host, Counter())[what] += 1
+
+
+@task(name="discover", retries=1, retry_delay_seconds=5)
+def discover_candidates(
+    outlets: list[Outlet],
+    options: FetchOptions,
+    max_bytes: int,
+    since: date | None,
+    until: date | None,
+) -> Discovery:
+    """Walk the outlets' feeds and sitemaps to candidate article URLs."""
+
+    async def run() -> Discovery:
+        async with Fetcher(options, max_bytes=max_bytes) as fetcher:
+            return await discover(fetcher, outlets, since=since, until=until)
+
+    return asyncio.run(run())
+
+
+@task(name="fetch-chunk", task_run_name="fetch-{chunk}")
+def fetch_chunk(
+    urls: list[str],
+    options: FetchOptions,
+    max_bytes: int,
+    validators: dict[str, tuple[str | None, str | None]],
+    chunk: int,
+) -> list[FetchResult]:
+    """Fetch one chunk of URLs (concurrently, politely per host); the fetcher does the retries."""
+    return fetch_all(urls, options, max_bytes=max_bytes, validators=validators)
+
+
+def _final(state: pl.DataFrame) -> set[str]:
+    """URLs whose last fetch settled the matter: fetched, not modified, or a permanent 4xx."""
+    settled = state.filter(
+        (~pl.col("transient").fill_null(False))
+        & pl.col("status").is_not_null()
+        & (pl.col("status") != 429)
+    )
+    return set(settled["url"].to_list())
+
+
+def web_pages(
+    outlets: list[Outlet],
+    settings: Settings,
+    run_id: str,
+    stats: WebStats,
+    *,
+    refresh: bool = False,
+    since: date | None = None,
+    until: date | None = None,
+) -> Iterator[RawPage | Reject]:
+    """Discover, then yield pages left in the raw zone and freshly fetched pages (or rejects)."""
+    lake = Path(settings.lake)
+    max_bytes = settings.limits.max_page_bytes
+    found = discover_candidates(outlets, settings.fetch, max_bytes, since, until)
+    stats.candidates = len(found.candidates)
+    stats.discovery_failures = found.failures
+    state = fetch_state(lake)
+    fetched = _final(state)
+    done = sources_in(lake, "articles") | sources_in(lake, "rejects")
+    urls = [c.url for c in found.candidates]
+    waiting = [u for u in urls if u in fetched and u not in done and not refresh]
+    for page in raw_pages(lake, waiting):
+        stats.from_raw += 1
+        yield page
+    todo = [u for u in urls if refresh or u not in fetched]
+    stats.skipped = len(urls) - len(todo) - len(waiting)
+    validators: dict[str, tuple[str | None, str | None]] = {}
+    if refresh:
+        for row in state.filter(pl.col("url").is_in(todo)).iter_rows(named=True):
+            validators[row["url"]] = (row["etag"], row["last_modified"])
+    for chunk, start in enumerate(range(0, len(todo), _CHUNK)):
+        results = fetch_chunk(
+            todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
+        )
+        stage_raw(lake, run_id, chunk, results)
+        for result in results:
+            if result.ok:
+                stats.count(result.host, "fetched")
+                row = raw_frame([result], run_id=run_id).row(0, named=True)
+                yield page_from_raw(row)
+            elif result.not_modified:
+                stats.count(result.host, "not modified")
+            else:
+                stats.count(result.host, "failed")
+                yield Reject(
+                    source=result.url,
+                    url=result.url,
+                    stage="fetch",
+                    error="FetchError",
+                    reason=result.error or f"HTTP {result.status}",
+                    fetched_at=result.fetched_at,
+                )
