@@ -24,12 +24,11 @@ from rich.progress import Progress, TaskID
 from tasks.batch import BatchResult, process_batch
 from tasks.errors import InputNotFoundError
 from tasks.feeds import parse_url_list
-from tasks.lake import CommitStats, commit_table, drop_staging, lake_lock
+from tasks.lake import CommitStats, commit_table, drop_staging, lake_lock, staged_sources
 from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
 from tasks.sources import Outlet, is_web_input, load_sources
-from tasks.tables import TABLES
 from tasks.web import WebStats, web_pages
 
 __all__ = ["RunSummary", "ingest"]
@@ -168,8 +167,10 @@ def ingest(
             collect(future)
         if bar is not None:
             bar.stop()
-        for table in TABLES:
-            summary.tables[table] = commit_table(lake_path, run_id, table)
+        summary.tables["articles"] = commit_table(lake_path, run_id, "articles")
+        # A page that is an article now leaves the rejects an earlier run gave it.
+        resolved = staged_sources(lake_path, run_id, "articles")
+        summary.tables["rejects"] = commit_table(lake_path, run_id, "rejects", resolved)
         drop_staging(lake_path, run_id)
     summary.pages = totals.pages
     summary.articles = totals.articles - summary.tables["articles"].duplicates

@@ -13,6 +13,7 @@ import calendar
 import gzip
 import json
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -98,7 +99,10 @@ def parse_feed(content: bytes, base_url: str) -> list[Candidate]:
         url = _normal(str(link), base_url) if link else None
         if not url:
             continue
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        with warnings.catch_warnings():
+            # feedparser warns that `published_parsed` falls back to `updated_parsed`: we want that.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         when = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC) if stamp else None
         found.append(Candidate(url=url, published=when, found_in=base_url))
     return found

@@ -36,6 +36,7 @@ __all__ = [
     "lake_lock",
     "stage_frame",
     "sources_in",
+    "staged_sources",
     "table_root",
     "write_part",
 ]
@@ -121,15 +122,15 @@ def _read_partition(path: Path, table: TableName) -> pl.DataFrame:
     return pl.read_parquet(path, hive_partitioning=False).select(SCHEMAS[table].names())
 
 
-def _existing_days(lake: Path, table: TableName, keys: pl.Series) -> list[date]:
-    """Partitions that already hold one of `keys`: a page whose date changed must leave them."""
+def _days_holding(lake: Path, table: TableName, column: str, values: pl.Series) -> list[date]:
+    """Partitions that already hold one of `values` in `column`: rows that must leave them."""
     root = table_root(lake, table)
-    if not any(root.glob(f"{PARTITION}=*/{_PART}")):
+    if values.is_empty() or not any(root.glob(f"{PARTITION}=*/{_PART}")):
         return []
     found = (
         pl.scan_parquet(root, hive_partitioning=True, hive_schema={PARTITION: pl.Date})
-        .select(KEYS[table], PARTITION)
-        .filter(pl.col(KEYS[table]).is_in(keys.implode()))
+        .select(column, PARTITION)
+        .filter(pl.col(column).is_in(values.implode()))
         .select(PARTITION)
         .unique()
         .collect()
@@ -137,25 +138,38 @@ def _existing_days(lake: Path, table: TableName, keys: pl.Series) -> list[date]:
     return found[PARTITION].to_list()
 
 
+def staged_sources(lake: Path, run_id: str, table: TableName) -> pl.Series:
+    """The distinct `source` values the run staged for `table`."""
+    files = sorted((_staging(lake, run_id) / table).glob("*.parquet"))
+    if not files:
+        return pl.Series("source", [], dtype=pl.String)
+    return pl.scan_parquet(files).select("source").unique().collect()["source"]
+
+
 @task(name="commit-table", task_run_name="commit-{table}")
-def commit_table(lake: Path, run_id: str, table: TableName) -> CommitStats:
+def commit_table(
+    lake: Path, run_id: str, table: TableName, resolved: pl.Series | None = None
+) -> CommitStats:
     """Merge the run's staged rows of `table` into the lake, one atomic partition at a time.
 
     Within the run the last row staged for a key wins (the others count as duplicates). Against
     the lake, a row whose content column is unchanged keeps its old version, so re-ingesting the
-    same pages rewrites nothing that a reader could tell apart.
+    same pages rewrites nothing that a reader could tell apart. Rows whose `source` is in
+    `resolved` are removed: a page rejected by an earlier run that is an article now.
     """
     staged_dir = _staging(lake, run_id) / table
     files = sorted(staged_dir.glob("*.parquet"))
-    if not files:
+    resolved = resolved if resolved is not None else pl.Series("source", [], dtype=pl.String)
+    if not files and resolved.is_empty():
         return CommitStats()
     key, content = KEYS[table], CONTENT[table]
     schema: dict[str, pl.DataType] = {**SCHEMAS[table], PARTITION: pl.Date()}
-    staged_all = pl.scan_parquet(files, schema=schema)
+    staged_all = pl.scan_parquet(files, schema=schema) if files else pl.LazyFrame(schema=schema)
     total = staged_all.select(pl.len()).collect().item()
     staged = staged_all.unique(subset=key, keep="last", maintain_order=True).collect()
-    old_days = _existing_days(lake, table, staged[key])
-    days = sorted(set(staged[PARTITION].to_list()) | set(old_days))
+    old_days = _days_holding(lake, table, key, staged[key])
+    gone_days = _days_holding(lake, table, "source", resolved)
+    days = sorted(set(staged[PARTITION].to_list()) | set(old_days) | set(gone_days))
     new = updated = unchanged = 0
     for day in days:
         path = _partition_file(lake, table, day)
@@ -167,6 +181,7 @@ def commit_table(lake: Path, run_id: str, table: TableName) -> CommitStats:
         kept = existing.filter(~pl.col(key).is_in(changed[key].implode()))
         kept = kept.filter(
             ~pl.col(key).is_in(staged.filter(pl.col(PARTITION) != day)[key].implode())
+            & ~pl.col("source").is_in(resolved.implode())
         )
         merged = pl.concat([kept, changed]).sort(key)
         unchanged += same.height

@@ -20,10 +20,18 @@ import polars as pl
 
 from tasks.fetch import FetchResult
 from tasks.lake import write_part
-from tasks.records import RawPage
+from tasks.records import RawPage, Reject
 from tasks.tables import PARTITION
 
-__all__ = ["RAW", "fetch_state", "raw_frame", "raw_pages", "stage_raw"]
+__all__ = [
+    "RAW",
+    "fetch_state",
+    "item_from_raw",
+    "page_from_raw",
+    "raw_frame",
+    "raw_items",
+    "stage_raw",
+]
 
 _TS = pl.Datetime("us", "UTC")
 RAW = pl.Schema(
@@ -104,20 +112,30 @@ def fetch_state(lake: Path) -> pl.DataFrame:
     return validators.select("url", "status", "transient", "etag", "last_modified").collect()
 
 
-def raw_pages(lake: Path, urls: Iterable[str]) -> list[RawPage]:
-    """The latest stored body of each URL, as pages to extract again (no network needed)."""
+def raw_items(lake: Path, urls: Iterable[str]) -> list[RawPage | Reject]:
+    """The latest fetch of each URL from the raw zone: its page to extract again (no network
+    needed), or the reject its failed fetch earned."""
     scan = _scan(lake)
     wanted = list(urls)
     if scan is None or not wanted:
         return []
-    rows = (
-        scan.filter(pl.col("url").is_in(wanted) & pl.col("body").is_not_null())
-        .sort("fetched_at")
-        .group_by("url")
-        .last()
-        .collect()
-    )
-    return [page_from_raw(row) for row in rows.iter_rows(named=True)]
+    rows = scan.filter(pl.col("url").is_in(wanted)).sort("fetched_at").group_by("url").last()
+    return [item_from_raw(row) for row in rows.collect().iter_rows(named=True)]
+
+
+def item_from_raw(row: dict[str, object]) -> RawPage | Reject:
+    """A raw-zone row as the page the extractor reads, or as the reject of a failed fetch."""
+    if row["body"] is None:
+        fetched_at = row["fetched_at"]
+        return Reject(
+            source=str(row["url"]),
+            url=str(row["url"]),
+            stage="fetch",
+            error="FetchError",
+            reason=str(row["error"] or f"HTTP {row['status']}"),
+            fetched_at=fetched_at if isinstance(fetched_at, datetime) else None,
+        )
+    return page_from_raw(row)
 
 
 def _charset(headers: dict[str, str]) -> str | None:

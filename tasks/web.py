@@ -22,7 +22,7 @@ from prefect import task
 from tasks.discover import Discovery, discover
 from tasks.fetch import Fetcher, FetchResult, fetch_all
 from tasks.lake import sources_in
-from tasks.raw import fetch_state, page_from_raw, raw_frame, raw_pages, stage_raw
+from tasks.raw import fetch_state, item_from_raw, raw_frame, raw_items, stage_raw
 from tasks.records import RawPage, Reject
 from tasks.settings import FetchOptions, Settings
 from tasks.sources import Outlet
@@ -107,9 +107,9 @@ def web_pages(
     done = sources_in(lake, "articles") | sources_in(lake, "rejects")
     urls = [c.url for c in found.candidates]
     waiting = [u for u in urls if u in fetched and u not in done and not refresh]
-    for page in raw_pages(lake, waiting):
+    for item in raw_items(lake, waiting):
         stats.from_raw += 1
-        yield page
+        yield item
     todo = [u for u in urls if refresh or u not in fetched]
     stats.skipped = len(urls) - len(todo) - len(waiting)
     validators: dict[str, tuple[str | None, str | None]] = {}
@@ -121,20 +121,10 @@ def web_pages(
             todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
         )
         stage_raw(lake, run_id, chunk, results)
-        for result in results:
-            if result.ok:
-                stats.count(result.host, "fetched")
-                row = raw_frame([result], run_id=run_id).row(0, named=True)
-                yield page_from_raw(row)
-            elif result.not_modified:
+        rows = raw_frame(results, run_id=run_id).iter_rows(named=True)
+        for result, row in zip(results, rows, strict=True):
+            if result.not_modified:
                 stats.count(result.host, "not modified")
-            else:
-                stats.count(result.host, "failed")
-                yield Reject(
-                    source=result.url,
-                    url=result.url,
-                    stage="fetch",
-                    error="FetchError",
-                    reason=result.error or f"HTTP {result.status}",
-                    fetched_at=result.fetched_at,
-                )
+                continue
+            stats.count(result.host, "fetched" if result.ok else "failed")
+            yield item_from_raw(row)

@@ -139,3 +139,15 @@ def test_rejects_frame_ids_are_stable() -> None:
 
 def test_empty_frames_have_the_schema() -> None:
     assert articles_frame([]).drop("date").schema == ARTICLES
+
+
+def test_a_page_that_became_an_article_leaves_rejects(lake: Path) -> None:
+    reject = Reject(source="in.html", url=None, stage="extract", error="ExtractError", reason="no text")
+    stage_frame(lake, "run1", "rejects", 0, rejects_frame([reject], run_id="run1"))
+    commit_table.fn(lake, "run1", "rejects")
+    drop_staging(lake, "run1")
+    stage_frame(lake, "run2", "articles", 0, articles_frame([BASE]))
+    commit_table.fn(lake, "run2", "articles")
+    resolved = pl.Series("source", ["in.html"])
+    commit_table.fn(lake, "run2", "rejects", resolved)
+    assert not list((lake / "rejects").rglob("*.parquet"))
