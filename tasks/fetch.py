@@ -32,6 +32,10 @@ __all__ = ["FetchResult", "Fetcher", "fetch_all"]
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Requests are spaced from their start, but a server sees their arrival: a first request slowed
+# by its TCP (and TLS) handshake arrives late and the next one, on a warm connection, on time.
+# A 10% margin keeps the rate the server sees under the cap (bench/fetch.py measures it).
+_PACE_MARGIN = 1.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +150,7 @@ class Fetcher:
             wait = host.next_start - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            host.next_start = time.monotonic() + host.delay
+            host.next_start = time.monotonic() + host.delay * _PACE_MARGIN
 
     async def _robots(self, url: str, host: _Host) -> None:
         """Fetch and parse the host's robots.txt once; later callers wait for the first."""
