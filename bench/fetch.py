@@ -72,7 +72,9 @@ def main() -> None:
             threading.Thread(target=server.serve_forever, daemon=True).start()
         ARRIVALS.clear()
         urls = [
-            f"http://127.0.0.1:{s.server_port}/article/{n}.html" for n in range(PER_HOST) for s in servers
+            f"http://127.0.0.1:{s.server_port}/article/{n}.html"
+            for n in range(PER_HOST)
+            for s in servers
         ]
         started = time.perf_counter()
         results = fetch_all(urls, options, max_bytes=1_000_000)

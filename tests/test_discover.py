@@ -33,20 +33,30 @@ FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 
 def _site(server: HTTPServer) -> str:
     base = server.url_for("").rstrip("/")
-    server.expect_request("/robots.txt").respond_with_data(f"User-agent: *\nSitemap: {base}/sitemap-index.xml\n")
+    server.expect_request("/robots.txt").respond_with_data(
+        f"User-agent: *\nSitemap: {base}/sitemap-index.xml\n"
+    )
     server.expect_request("/sitemap-index.xml").respond_with_data(
         f"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
         <sitemap><loc>{base}/news.xml</loc></sitemap><sitemap><loc>{base}/archive.xml.gz</loc></sitemap>
         <sitemap><loc>{base}/sitemap-index.xml</loc></sitemap></sitemapindex>""",
         content_type="application/xml",
     )
-    server.expect_request("/news.xml").respond_with_data(NEWS_SITEMAP.format(base=base), content_type="application/xml")
-    server.expect_request("/archive.xml.gz").respond_with_data(gzip.compress(ARCHIVE.format(base=base).encode()), content_type="application/gzip")
-    server.expect_request("/feed.xml").respond_with_data(FEED.format(base=base), content_type="application/rss+xml")
+    server.expect_request("/news.xml").respond_with_data(
+        NEWS_SITEMAP.format(base=base), content_type="application/xml"
+    )
+    server.expect_request("/archive.xml.gz").respond_with_data(
+        gzip.compress(ARCHIVE.format(base=base).encode()), content_type="application/gzip"
+    )
+    server.expect_request("/feed.xml").respond_with_data(
+        FEED.format(base=base), content_type="application/rss+xml"
+    )
     return base
 
 
-def _discover(outlets: list[Outlet], since: date | None = None, until: date | None = None, **options: int) -> Discovery:
+def _discover(
+    outlets: list[Outlet], since: date | None = None, until: date | None = None, **options: int
+) -> Discovery:
     async def run() -> Discovery:
         async with Fetcher(replace(OPTIONS, **options), max_bytes=1_000_000) as fetcher:
             return await discover(fetcher, outlets, since=since, until=until)
@@ -56,10 +66,17 @@ def _discover(outlets: list[Outlet], since: date | None = None, until: date | No
 
 def test_robots_to_sitemap_index_to_sitemaps_and_feed(httpserver: HTTPServer) -> None:
     base = _site(httpserver)
-    outlet = Outlet(name="site", sites=(base + "/",), feeds=(base + "/feed.xml",), exclude=("/video/",))
+    outlet = Outlet(
+        name="site", sites=(base + "/",), feeds=(base + "/feed.xml",), exclude=("/video/",)
+    )
     found = _discover([outlet])
     urls = sorted(c.url.removeprefix(base) for c in found.candidates)
-    assert urls == ["/2021/01/05/old.html", "/2022/09/10/feed-story.html", "/2022/09/10/kharkiv.html", "/2022/09/12/izyum.html"]
+    assert urls == [
+        "/2021/01/05/old.html",
+        "/2022/09/10/feed-story.html",
+        "/2022/09/10/kharkiv.html",
+        "/2022/09/12/izyum.html",
+    ]
     assert not found.failures
     # the index lists itself: it is fetched once, not forever
     assert [r.path for r, _ in httpserver.log].count("/sitemap-index.xml") == 1
@@ -83,8 +100,12 @@ def test_depth_and_count_limits(httpserver: HTTPServer) -> None:
 
 def test_command_line_urls_are_sniffed(httpserver: HTTPServer) -> None:
     base = _site(httpserver)
-    httpserver.expect_request("/2022/09/10/page.html").respond_with_data("<html><body>x</body></html>", content_type="text/html")
-    outlet = Outlet(name="cli", probe=(base + "/feed.xml", base + "/news.xml", base + "/2022/09/10/page.html"))
+    httpserver.expect_request("/2022/09/10/page.html").respond_with_data(
+        "<html><body>x</body></html>", content_type="text/html"
+    )
+    outlet = Outlet(
+        name="cli", probe=(base + "/feed.xml", base + "/news.xml", base + "/2022/09/10/page.html")
+    )
     found = _discover([outlet])
     assert {c.url.removeprefix(base) for c in found.candidates} == {
         "/2022/09/10/feed-story.html",

@@ -46,7 +46,9 @@ def test_feed_without_xml_declaration_in_latin1() -> None:
 
 
 def test_google_news_sitemap_dates() -> None:
-    links = parse_sitemap(corpus("sitemaps", "crawler-commons_shinpaideshou-news-sitemap.xml").read_bytes(), BASE)
+    links = parse_sitemap(
+        corpus("sitemaps", "crawler-commons_shinpaideshou-news-sitemap.xml").read_bytes(), BASE
+    )
     assert len(links.pages) == 3
     assert links.pages[0].published == datetime(2017, 4, 25, 10, 0, 36, tzinfo=UTC)
 
@@ -62,14 +64,21 @@ def test_sitemap_index_and_malformed_index() -> None:
     index = parse_sitemap(corpus("sitemaps", "trafilatura_sitemap2.xml").read_bytes(), BASE)
     assert index.sitemaps
     assert not index.pages
-    malformed = parse_sitemap(corpus("sitemaps", "crawler-commons_sitemap.index.xml").read_bytes(), BASE)
+    malformed = parse_sitemap(
+        corpus("sitemaps", "crawler-commons_sitemap.index.xml").read_bytes(), BASE
+    )
     assert len(malformed.sitemaps) == 15
 
 
 def test_robots_sitemap_lines_and_url_lists() -> None:
     robots = "User-agent: *\nDisallow: /x\nSitemap: https://news.example/sitemap.xml\nsitemap: /news.xml\n"
-    assert parse_robots_sitemaps(robots, BASE) == ["https://news.example/sitemap.xml", "https://news.example/news.xml"]
-    listed = parse_url_list("# outlets\nhttps://a.example/1?utm_source=x\n\nnot a url\nhttps://a.example/2\n")
+    assert parse_robots_sitemaps(robots, BASE) == [
+        "https://news.example/sitemap.xml",
+        "https://news.example/news.xml",
+    ]
+    listed = parse_url_list(
+        "# outlets\nhttps://a.example/1?utm_source=x\n\nnot a url\nhttps://a.example/2\n"
+    )
     assert [c.url for c in listed] == ["https://a.example/1", "https://a.example/2"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tasks.fetch import Fetcher, FetchResult
+from tasks.fetch import Fetcher, FetchResult, fetch_all
 from tasks.settings import FetchOptions
 from tests.conftest import SAMPLES
 
@@ -27,7 +27,9 @@ OPTIONS = FetchOptions(
 )
 
 
-def _fetch(url: str, options: FetchOptions = OPTIONS, max_bytes: int = 5_000_000, **kw: str) -> FetchResult:
+def _fetch(
+    url: str, options: FetchOptions = OPTIONS, max_bytes: int = 5_000_000, **kw: str
+) -> FetchResult:
     async def run() -> FetchResult:
         async with Fetcher(options, max_bytes=max_bytes) as fetcher:
             return await fetcher.fetch(url, **kw)
@@ -74,8 +76,12 @@ def test_robots_disallow_and_crawl_delay(httpserver: HTTPServer) -> None:
 
 
 def test_redirect_chain_is_followed_and_recorded(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/moved"})
-    httpserver.expect_request("/moved").respond_with_data("", status=302, headers={"Location": "/final"})
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": "/moved"}
+    )
+    httpserver.expect_request("/moved").respond_with_data(
+        "", status=302, headers={"Location": "/final"}
+    )
     _html(httpserver, "/final")
     result = _fetch(httpserver.url_for("/old"))
     assert result.ok
@@ -129,7 +135,9 @@ def test_429_honours_retry_after(httpserver: HTTPServer) -> None:
 
 
 def test_retry_after_longer_than_allowed_is_not_waited_for(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/later").respond_with_data("", status=503, headers={"Retry-After": "3600"})
+    httpserver.expect_request("/later").respond_with_data(
+        "", status=503, headers={"Retry-After": "3600"}
+    )
     result = _fetch(httpserver.url_for("/later"))
     assert result.transient
     assert "asks to wait" in (result.error or "")
@@ -156,7 +164,9 @@ def test_oversized_body_is_cut_off(httpserver: HTTPServer) -> None:
 
 
 def test_non_html_content_type_is_rejected(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/file.pdf").respond_with_data(b"%PDF-1.4", content_type="application/pdf")
+    httpserver.expect_request("/file.pdf").respond_with_data(
+        b"%PDF-1.4", content_type="application/pdf"
+    )
     result = _fetch(httpserver.url_for("/file.pdf"))
     assert "not an HTML page" in (result.error or "")
 
@@ -183,7 +193,9 @@ def test_private_addresses_are_refused_by_default(httpserver: HTTPServer) -> Non
     assert not httpserver.log
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "http://169.254.169.254/latest/meta-data/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "http://169.254.169.254/latest/meta-data/"]
+)
 def test_other_schemes_and_metadata_address_are_refused(url: str) -> None:
     result = _fetch(url, replace(OPTIONS, allow_networks=()))
     assert "refused" in (result.error or "")
@@ -191,8 +203,38 @@ def test_other_schemes_and_metadata_address_are_refused(url: str) -> None:
 
 def test_redirect_to_a_private_address_is_refused(httpserver: HTTPServer) -> None:
     port = httpserver.port
-    httpserver.expect_request("/hop").respond_with_data("", status=302, headers={"Location": f"http://127.0.0.2:{port}/inner"})
+    httpserver.expect_request("/hop").respond_with_data(
+        "", status=302, headers={"Location": f"http://127.0.0.2:{port}/inner"}
+    )
     options = replace(OPTIONS, allow_networks=("127.0.0.1/32",))
     result = _fetch(httpserver.url_for("/hop"), options)
     assert "refused" in (result.error or "")
     assert "127.0.0.2" in (result.error or "")
+
+
+def test_a_slow_host_does_not_hold_up_the_others() -> None:
+    slow_host, fast_host = (
+        HTTPServer(host="127.0.0.1", port=0),
+        HTTPServer(host="127.0.0.1", port=0),
+    )
+
+    def slow(request: Request) -> Response:
+        time.sleep(2.0)
+        return Response(PAGE, content_type="text/html")
+
+    slow_host.expect_request("/slow").respond_with_handler(slow)
+    _html(fast_host, "/fast")
+    for server in (slow_host, fast_host):
+        server.no_handler_status_code = 404
+        server.start()
+    try:
+        urls = [slow_host.url_for("/slow"), fast_host.url_for("/fast")]
+        slow_result, fast_result = fetch_all(
+            urls, replace(OPTIONS, max_retries=0), max_bytes=5_000_000
+        )
+    finally:
+        slow_host.stop()
+        fast_host.stop()
+    assert fast_result.ok
+    assert slow_result.ok
+    assert (slow_result.fetched_at - fast_result.fetched_at).total_seconds() > 1.5

@@ -142,7 +142,9 @@ def test_empty_frames_have_the_schema() -> None:
 
 
 def test_a_page_that_became_an_article_leaves_rejects(lake: Path) -> None:
-    reject = Reject(source="in.html", url=None, stage="extract", error="ExtractError", reason="no text")
+    reject = Reject(
+        source="in.html", url=None, stage="extract", error="ExtractError", reason="no text"
+    )
     stage_frame(lake, "run1", "rejects", 0, rejects_frame([reject], run_id="run1"))
     commit_table.fn(lake, "run1", "rejects")
     drop_staging(lake, "run1")

@@ -49,7 +49,9 @@ def _serve(server: HTTPServer, count: int = len(PAGES)) -> list[str]:
 
 def _settings(lake: Path):  # noqa: ANN202 - Settings, spelled once in the helper's body
     settings = load_settings()
-    fetch = replace(settings.fetch, per_host_delay_s=0.0, allow_networks=("127.0.0.0/8",), backoff_s=0.01)
+    fetch = replace(
+        settings.fetch, per_host_delay_s=0.0, allow_networks=("127.0.0.0/8",), backoff_s=0.01
+    )
     return replace(settings, lake=str(lake), fetch=fetch)
 
 
@@ -62,7 +64,9 @@ def _article_requests(server: HTTPServer) -> int:
     return sum(1 for request, _ in server.log if request.path.startswith("/news/"))
 
 
-def test_url_list_then_skip_then_conditional_refresh(httpserver: HTTPServer, tmp_path: Path, lake: Path) -> None:
+def test_url_list_then_skip_then_conditional_refresh(
+    httpserver: HTTPServer, tmp_path: Path, lake: Path
+) -> None:
     urls = _serve(httpserver)
     listing = tmp_path / "urls.txt"
     listing.write_text("\n".join(urls) + "\n")
@@ -92,7 +96,9 @@ def test_url_list_then_skip_then_conditional_refresh(httpserver: HTTPServer, tmp
     assert run_query(lake, "select count(*) from articles").item() == len(PAGES)
 
 
-def test_killed_run_resumes_without_loss_or_duplicates(httpserver: HTTPServer, tmp_path: Path, lake: Path) -> None:
+def test_killed_run_resumes_without_loss_or_duplicates(
+    httpserver: HTTPServer, tmp_path: Path, lake: Path
+) -> None:
     urls = _serve(httpserver, count=40)
     listing = tmp_path / "urls.txt"
     listing.write_text("\n".join(urls) + "\n")
@@ -102,17 +108,42 @@ def test_killed_run_resumes_without_loss_or_duplicates(httpserver: HTTPServer, t
         "NEWSLAKE_RUN_BATCH_PAGES": "4",
         "PREFECT_LOGGING_LEVEL": "ERROR",
     }
-    command = [sys.executable, "-m", "flows.cli", "ingest", str(listing), "--lake", str(lake), "--workers", "1", "--allow-network", "127.0.0.0/8", "--no-progress"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "ingest",
+        str(listing),
+        "--lake",
+        str(lake),
+        "--workers",
+        "1",
+        "--allow-network",
+        "127.0.0.0/8",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
-    while not list((lake / "raw").glob("*/*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
+    while (
+        not list((lake / "raw").glob("*/*.parquet"))
+        and time.monotonic() < deadline
+        and proc.poll() is None
+    ):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert list((lake / "raw").glob("*/*.parquet")), "the run died before fetching"
     fetched = _article_requests(httpserver)
 
-    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    resumed = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert _article_requests(httpserver) == fetched  # nothing fetched twice
     raw = pl.scan_parquet(lake / "raw", hive_partitioning=True).collect()
@@ -120,7 +151,14 @@ def test_killed_run_resumes_without_loss_or_duplicates(httpserver: HTTPServer, t
     assert not list(lake.glob("**/*.tmp"))
 
     clean = tmp_path / "clean"
-    uninterrupted = subprocess.run([*command[:6], str(clean), *command[7:]], env=env, capture_output=True, text=True, timeout=300, check=False)
+    uninterrupted = subprocess.run(
+        [*command[:6], str(clean), *command[7:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert uninterrupted.returncode == 0, uninterrupted.stdout + uninterrupted.stderr
     for table, key in (("articles", "article_id, content_hash"), ("rejects", "reject_id")):
         sql = f"select {key} from {table} order by all"
