@@ -62,7 +62,8 @@ def main() -> None:
         f"latency, per-host delay {DELAY_S} s (cap {1 / DELAY_S:.0f} requests/s per host), "
         "robots.txt fetched once per host.",
         "",
-        "| hosts | pages | seconds | pages/s | speed-up vs 1 host | busiest second, any host (cap) |",
+        "| hosts | pages | seconds | pages/s | speed-up vs 1 host "
+        "| busiest second, any host (cap) |",
         "|---|---|---|---|---|---|",
     ]
     base_rate = 0.0
