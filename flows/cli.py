@@ -68,6 +68,11 @@ def _print_summary(summary: object) -> None:
     by_stage = ", ".join(f"{stage} {n:,}" for stage, n in sorted(summary.rejects.items()))
     table.add_row("rejects", f"{summary.rejected:,}" + (f"  ({by_stage})" if by_stage else ""))
     table.add_row("duplicates skipped", f"{summary.duplicates:,}")
+    entities = f"{summary.entities:,}"
+    if summary.no_model:
+        langs = ", ".join(f"{lang} {n}" for lang, n in summary.no_model.most_common())
+        entities += f"  (none for articles in languages without a model: {langs})"
+    table.add_row("entities", entities)
     top = ", ".join(f"{d} {n}" for d, n in summary.domains.most_common(5))
     table.add_row("top domains", top or "-")
     web = summary.web
@@ -179,7 +184,7 @@ def ingest(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over the views articles, rejects.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views articles, rejects, entities.")],
     lake: Annotated[str | None, typer.Option(help="Lake root (default: config lake.root).")] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,

@@ -24,7 +24,14 @@ from rich.progress import Progress, TaskID
 from tasks.batch import BatchResult, process_batch
 from tasks.errors import InputNotFoundError
 from tasks.feeds import parse_url_list
-from tasks.lake import CommitStats, commit_table, drop_staging, lake_lock, staged_sources
+from tasks.lake import (
+    CommitStats,
+    commit_children,
+    commit_table,
+    drop_staging,
+    lake_lock,
+    staged_sources,
+)
 from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
@@ -49,6 +56,8 @@ class RunSummary:
     words: int = 0
     seconds: float = 0.0
     web: WebStats = field(default_factory=WebStats)
+    entities: int = 0
+    no_model: Counter[str] = field(default_factory=Counter)
 
     @property
     def rejected(self) -> int:
@@ -171,6 +180,7 @@ def ingest(
         # A page that is an article now leaves the rejects an earlier run gave it.
         resolved = staged_sources(lake_path, run_id, "articles")
         summary.tables["rejects"] = commit_table(lake_path, run_id, "rejects", resolved)
+        summary.tables["entities"] = commit_children(lake_path, run_id, "entities")
         drop_staging(lake_path, run_id)
     summary.pages = totals.pages
     summary.articles = totals.articles - summary.tables["articles"].duplicates
@@ -180,5 +190,7 @@ def ingest(
     )
     summary.domains = totals.domains
     summary.words = totals.words
+    summary.entities = totals.entities
+    summary.no_model = totals.no_model
     summary.seconds = time.perf_counter() - started
     return summary

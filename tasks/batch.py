@@ -14,12 +14,13 @@ from pathlib import Path
 from prefect import task
 
 from tasks.decode import decode_html
+from tasks.entities import entities_of, find_entities, load_pipeline
 from tasks.errors import PageError
 from tasks.extract import article_from_html, article_from_text
 from tasks.lake import stage_frame
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import Settings
-from tasks.tables import articles_frame, rejects_frame
+from tasks.tables import articles_frame, child_frame, rejects_frame
 
 __all__ = ["BatchResult", "process_batch", "process_page"]
 
@@ -33,6 +34,8 @@ class BatchResult:
     rejects: Counter[str] = field(default_factory=Counter)
     domains: Counter[str] = field(default_factory=Counter)
     words: int = 0
+    entities: int = 0
+    no_model: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: BatchResult) -> None:
         """Fold another batch's counts into this one."""
@@ -41,6 +44,8 @@ class BatchResult:
         self.rejects.update(other.rejects)
         self.domains.update(other.domains)
         self.words += other.words
+        self.entities += other.entities
+        self.no_model.update(other.no_model)
 
 
 def process_page(page: RawPage, settings: Settings, run_id: str) -> Article | Reject:
@@ -97,6 +102,36 @@ def process_batch(
     result.articles = len(articles)
     result.rejects.update(r.stage for r in failed)
     lake = Path(settings.lake)
-    stage_frame(lake, run_id, "articles", batch, articles_frame(articles))
+    frame = articles_frame(articles)
+    entity_rows = _entity_rows(articles, settings, result)
+    stage_frame(lake, run_id, "articles", batch, frame)
     stage_frame(lake, run_id, "rejects", batch, rejects_frame(failed, run_id=run_id))
+    stage_frame(lake, run_id, "entities", batch, child_frame("entities", entity_rows, frame))
     return result
+
+
+def _entity_rows(
+    articles: list[Article], settings: Settings, result: BatchResult
+) -> list[dict[str, object]]:
+    """Entity rows of the batch's articles, one spaCy pass per language that has a model."""
+    by_model: dict[str, list[Article]] = {}
+    for article in articles:
+        model = settings.entities.model_for(article.language)
+        if model is None:
+            result.no_model[article.language or "unknown"] += 1
+        else:
+            by_model.setdefault(model, []).append(article)
+    rows: list[dict[str, object]] = []
+    options = settings.entities
+    for model, group in by_model.items():
+        nlp = load_pipeline(model)
+        pairs = [(a.title or "", a.text) for a in group]
+        for article, entities in zip(
+            group, find_entities(nlp, pairs, options.labels, options.batch_size), strict=True
+        ):
+            rows += [
+                {"article_id": article.article_id, **entities_of(e, len(article.text))}
+                for e in entities
+            ]
+    result.entities += len(rows)
+    return rows

