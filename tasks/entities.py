@@ -46,7 +46,9 @@ _TITLES = (
 _HONORIFIC = re.compile(rf"^(?:(?:{_TITLES})\.?\s+)+", re.IGNORECASE)
 _PERSONAL = re.compile(r"^(?:mr|mrs|ms|miss|dr|sir|dame)\.?\s+", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
-_ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+# Picture credits run into names in extracted text: "Washington D.C. Image", "WHO (File".
+_TRAILER = re.compile(r"(?:\s+(?:Image|Images|Photo|Photos|File|Credit|Video)|\s*\(.*)$")
 _PLACE_CUE = re.compile(
     r"(?:\b(?:in|into|to|from|around|near|towards|toward|between|across|outside|inside)"
     r"|\b(?:town|city|village|settlement|region|province|capital|district|port) of)\s+$",
@@ -92,6 +94,7 @@ def clean_name(text: str) -> tuple[str, bool]:
     honorific = bool(_PERSONAL.match(name))
     name = _HONORIFIC.sub("", name)
     name = _ARTICLE.sub("", name)
+    name = _TRAILER.sub("", name)
     name = _POSSESSIVE.sub("", name).strip(" .,;:")
     return name, honorific
 
@@ -138,9 +141,30 @@ def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
         elif target == key:
             entity.name = _display([entity.name, *names])
         entity.mentions.extend(m for m, _ in items)
-    for entity in entities.values():
+    merged = _merge_acronyms(list(entities.values()))
+    for entity in merged:
         entity.mentions.sort(key=lambda m: (not m.in_title, m.start))
-    return sorted(entities.values(), key=lambda e: -salience(e, text_length))
+    return sorted(merged, key=lambda e: -salience(e, text_length))
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in name.split() if w[:1].isupper())
+
+
+def _merge_acronyms(entities: list[Entity]) -> list[Entity]:
+    """Fold "U.S." into "United States" and "UN" into "United Nations" when both occur."""
+    full = {
+        _initials(e.name): e for e in entities if e.coarse != "person" and len(e.name.split()) > 1
+    }
+    kept = []
+    for entity in entities:
+        letters = entity.name.replace(".", "")
+        target = full.get(letters) if letters.isupper() and 1 < len(letters) <= 6 else None
+        if target is not None and target is not entity and entity.coarse != "person":
+            target.mentions.extend(entity.mentions)
+        else:
+            kept.append(entity)
+    return kept
 
 
 def replace_honorific(mention: Mention, honorific: bool) -> Mention:
@@ -162,7 +186,9 @@ def _vote(items: Sequence[tuple[Mention, str]], *, single: bool, evidence: bool 
         votes.pop("person", None)
     if not votes:
         return "org"
-    order: dict[Coarse, int] = {"place": 0, "org": 1, "person": 2}
+    # Ties go to a person when there is evidence of one (a full name ending with this one),
+    # else to a place, then an organisation.
+    order: dict[Coarse, int] = {"person": 0 if evidence and single else 3, "place": 1, "org": 2}
     return max(votes, key=lambda c: (votes[c], -order[c]))
 
 

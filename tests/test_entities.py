@@ -117,3 +117,14 @@ def test_model_metadata_matches_the_official_small_model(nlp) -> None:  # noqa: 
     assert meta["spacy_version"] == ">=3.7.5,<3.9.0"
     assert round(meta["performance"]["ents_f"], 3) == 0.843
     assert Path(nlp.path).name.startswith("en_core_web_sm")
+
+
+def test_acronym_joins_its_full_name_and_non_names_are_dropped() -> None:
+    mentions = [
+        Mention(text="the United States", label="GPE", start=0, end=17),
+        Mention(text="U.S.", label="GPE", start=30, end=34),
+        Mention(text="the east earlier this week", label="LOC", start=50, end=76),
+        Mention(text="World Health Organisation (WHO", label="ORG", start=80, end=110),
+    ]
+    found = {e.name: len(e.mentions) for e in resolve(mentions, 200)}
+    assert found == {"United States": 2, "World Health Organisation": 1}
