@@ -114,6 +114,8 @@ def _entity_rows(
     articles: list[Article], settings: Settings, result: BatchResult
 ) -> list[dict[str, object]]:
     """Entity rows of the batch's articles, one spaCy pass per language that has a model."""
+    if not settings.entities.enabled:
+        return []
     by_model: dict[str, list[Article]] = {}
     for article in articles:
         model = settings.entities.model_for(article.language)
