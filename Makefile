@@ -22,6 +22,7 @@ install: $(VENV)/.installed ## create .venv/ with the pinned dependencies (uv.lo
 run: install ## ingest the bundled sample pages into data/lake and query them
 	$(VENV)/bin/newslake ingest data/samples --lake $(LAKE)
 	$(VENV)/bin/newslake query "select domain, title, word_count from articles order by domain" --lake $(LAKE)
+	$(VENV)/bin/newslake query "select name, label, sum(mentions) as mentions, count(*) as articles from entities group by all order by mentions desc limit 10" --lake $(LAKE)
 
 test: install ## run the test suite
 	$(VENV)/bin/python -m pytest
@@ -34,6 +35,8 @@ lint: install ## ruff format check, ruff check, mypy
 bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/RESULTS.md)
 	$(VENV)/bin/python -m bench.extraction
 	$(VENV)/bin/python -m bench.metadata
+	$(VENV)/bin/python -m bench.entities
+	$(VENV)/bin/python -m bench.fetch
 	$(VENV)/bin/python -m bench.throughput
 
 .PHONY: help install run test lint bench

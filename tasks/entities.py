@@ -236,37 +236,51 @@ def _title_mentions(title: str, entities: list[Entity]) -> list[tuple[Entity, Me
     return found
 
 
+def _mentions(doc: Any, text: str, keep: set[str], *, in_title: bool) -> list[Mention]:
+    """Plain-Python mentions of a spaCy doc (they must outlive the doc's memory zone)."""
+    found = []
+    for e in doc.ents:
+        before = text[max(0, e.start_char - 40) : e.start_char]
+        if e.label_ not in keep or (not in_title and _TITLE_TAIL.search(before)):
+            continue
+        found.append(
+            Mention(
+                text=e.text,
+                label=e.label_,
+                start=-1 if in_title else e.start_char,
+                end=-1 if in_title else e.end_char,
+                in_title=in_title,
+                place_cue=not in_title and bool(_PLACE_CUE.search(before)),
+            )
+        )
+    return found
+
+
 def find_entities(
     nlp: Any, items: Sequence[tuple[str, str]], labels: Iterable[str], batch_size: int
 ) -> list[list[Entity]]:
-    """Entities of each (title, text) pair, with spaCy's NER batched over all of them."""
+    """Entities of each (title, text) pair, with spaCy's NER batched over all of them.
+
+    spaCy runs inside a memory zone: the strings a batch adds to the vocabulary are freed
+    afterwards, so a worker's memory stays flat over millions of articles.
+    """
     keep = set(labels)
-    docs = nlp.pipe(
-        (t for title, text in items for t in ("" if _is_shouting(title) else title, text)),
-        batch_size=batch_size,
-    )
-    results = []
-    for title, text in items:
-        title_doc, body_doc = next(docs), next(docs)
-        mentions = [
-            Mention(text=e.text, label=e.label_, start=-1, end=-1, in_title=True)
-            for e in title_doc.ents
-            if e.label_ in keep
-        ]
-        for e in body_doc.ents:
-            before = text[max(0, e.start_char - 40) : e.start_char]
-            if e.label_ not in keep or _TITLE_TAIL.search(before):
-                continue
+    titles = ["" if _is_shouting(title) else title for title, _ in items]
+    mentions: list[list[Mention]] = []
+    with nlp.memory_zone():
+        docs = nlp.pipe(
+            (t for title, (_, text) in zip(titles, items, strict=True) for t in (title, text)),
+            batch_size=batch_size,
+        )
+        for title, (_, text) in zip(titles, items, strict=True):
+            title_doc, body_doc = next(docs), next(docs)
             mentions.append(
-                Mention(
-                    text=e.text,
-                    label=e.label_,
-                    start=e.start_char,
-                    end=e.end_char,
-                    place_cue=bool(_PLACE_CUE.search(before)),
-                )
+                _mentions(title_doc, title, keep, in_title=True)
+                + _mentions(body_doc, text, keep, in_title=False)
             )
-        entities = resolve(mentions, len(text))
+    results = []
+    for (title, text), found in zip(items, mentions, strict=True):
+        entities = resolve(found, len(text))
         if _is_shouting(title):
             for entity, mention in _title_mentions(title, entities):
                 entity.mentions.insert(0, mention)
