@@ -23,6 +23,7 @@ run: install ## ingest the bundled sample pages into data/lake and query them
 	$(VENV)/bin/newslake ingest data/samples --lake $(LAKE)
 	$(VENV)/bin/newslake query "select domain, title, word_count from articles order by domain" --lake $(LAKE)
 	$(VENV)/bin/newslake query "select name, label, sum(mentions) as mentions, count(*) as articles from entities group by all order by mentions desc limit 10" --lake $(LAKE)
+	$(VENV)/bin/newslake query "select speaker_name, left(quote, 70) as quote from quotes where speaker_name is not null limit 10" --lake $(LAKE)
 
 test: install ## run the test suite
 	$(VENV)/bin/python -m pytest
@@ -36,6 +37,7 @@ bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/
 	$(VENV)/bin/python -m bench.extraction
 	$(VENV)/bin/python -m bench.metadata
 	$(VENV)/bin/python -m bench.entities
+	$(VENV)/bin/python -m bench.quotes
 	$(VENV)/bin/python -m bench.fetch
 	$(VENV)/bin/python -m bench.throughput
 

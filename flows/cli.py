@@ -73,6 +73,7 @@ def _print_summary(summary: object) -> None:
         langs = ", ".join(f"{lang} {n}" for lang, n in summary.no_model.most_common())
         entities += f"  (none for articles in languages without a model: {langs})"
     table.add_row("entities", entities)
+    table.add_row("quotes", f"{summary.quotes:,}")
     top = ", ".join(f"{d} {n}" for d, n in summary.domains.most_common(5))
     table.add_row("top domains", top or "-")
     web = summary.web
@@ -184,7 +185,9 @@ def ingest(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over the views articles, rejects, entities.")],
+    sql: Annotated[
+        str, typer.Argument(help="SQL over the views articles, rejects, entities, quotes.")
+    ],
     lake: Annotated[str | None, typer.Option(help="Lake root (default: config lake.root).")] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,

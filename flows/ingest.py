@@ -36,6 +36,7 @@ from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
 from tasks.sources import Outlet, is_web_input, load_sources
+from tasks.tables import CHILDREN
 from tasks.web import WebStats, web_pages
 
 __all__ = ["RunSummary", "ingest"]
@@ -57,6 +58,7 @@ class RunSummary:
     seconds: float = 0.0
     web: WebStats = field(default_factory=WebStats)
     entities: int = 0
+    quotes: int = 0
     no_model: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -180,7 +182,8 @@ def ingest(
         # A page that is an article now leaves the rejects an earlier run gave it.
         resolved = staged_sources(lake_path, run_id, "articles")
         summary.tables["rejects"] = commit_table(lake_path, run_id, "rejects", resolved)
-        summary.tables["entities"] = commit_children(lake_path, run_id, "entities")
+        for child in CHILDREN:
+            summary.tables[child] = commit_children(lake_path, run_id, child)
         drop_staging(lake_path, run_id)
     summary.pages = totals.pages
     summary.articles = totals.articles - summary.tables["articles"].duplicates
@@ -191,6 +194,7 @@ def ingest(
     summary.domains = totals.domains
     summary.words = totals.words
     summary.entities = totals.entities
+    summary.quotes = totals.quotes
     summary.no_model = totals.no_model
     summary.seconds = time.perf_counter() - started
     return summary

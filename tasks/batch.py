@@ -14,10 +14,11 @@ from pathlib import Path
 from prefect import task
 
 from tasks.decode import decode_html
-from tasks.entities import entities_of, find_entities, load_pipeline
+from tasks.entities import Entity, entities_of, find_entities, load_pipeline
 from tasks.errors import PageError
 from tasks.extract import article_from_html, article_from_text
 from tasks.lake import stage_frame
+from tasks.quotes import quote_rows
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import Settings
 from tasks.tables import articles_frame, child_frame, rejects_frame
@@ -35,6 +36,7 @@ class BatchResult:
     domains: Counter[str] = field(default_factory=Counter)
     words: int = 0
     entities: int = 0
+    quotes: int = 0
     no_model: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: BatchResult) -> None:
@@ -45,6 +47,7 @@ class BatchResult:
         self.domains.update(other.domains)
         self.words += other.words
         self.entities += other.entities
+        self.quotes += other.quotes
         self.no_model.update(other.no_model)
 
 
@@ -103,19 +106,20 @@ def process_batch(
     result.rejects.update(r.stage for r in failed)
     lake = Path(settings.lake)
     frame = articles_frame(articles)
-    entity_rows = _entity_rows(articles, settings, result)
+    entity_rows, quotes = _children(articles, settings, result)
     stage_frame(lake, run_id, "articles", batch, frame)
     stage_frame(lake, run_id, "rejects", batch, rejects_frame(failed, run_id=run_id))
     stage_frame(lake, run_id, "entities", batch, child_frame("entities", entity_rows, frame))
+    stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))
     return result
 
 
-def _entity_rows(
+def _entities_by_article(
     articles: list[Article], settings: Settings, result: BatchResult
-) -> list[dict[str, object]]:
-    """Entity rows of the batch's articles, one spaCy pass per language that has a model."""
+) -> dict[str, list[Entity]]:
+    """Entities of the batch's articles, one spaCy pass per language that has a model."""
     if not settings.entities.enabled:
-        return []
+        return {}
     by_model: dict[str, list[Article]] = {}
     for article in articles:
         model = settings.entities.model_for(article.language)
@@ -123,17 +127,35 @@ def _entity_rows(
             result.no_model[article.language or "unknown"] += 1
         else:
             by_model.setdefault(model, []).append(article)
-    rows: list[dict[str, object]] = []
+    found: dict[str, list[Entity]] = {}
     options = settings.entities
     for model, group in by_model.items():
-        nlp = load_pipeline(model)
         pairs = [(a.title or "", a.text) for a in group]
-        for article, entities in zip(
-            group, find_entities(nlp, pairs, options.labels, options.batch_size), strict=True
-        ):
-            rows += [
-                {"article_id": article.article_id, **entities_of(e, len(article.text))}
-                for e in entities
-            ]
-    result.entities += len(rows)
-    return rows
+        entities = find_entities(load_pipeline(model), pairs, options.labels, options.batch_size)
+        found.update((a.article_id, e) for a, e in zip(group, entities, strict=True))
+    return found
+
+
+def _children(
+    articles: list[Article], settings: Settings, result: BatchResult
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The `entities` and `quotes` rows of the batch's articles.
+
+    Quotes are found in every language; speakers are attributed where the cue verbs are known
+    (English) and resolved against the article's entities.
+    """
+    entities = _entities_by_article(articles, settings, result)
+    entity_rows: list[dict[str, object]] = []
+    quote_rows_: list[dict[str, object]] = []
+    for article in articles:
+        found = entities.get(article.article_id, [])
+        entity_rows += [
+            {"article_id": article.article_id, **entities_of(e, len(article.text))} for e in found
+        ]
+        english = (article.language or "").startswith("en")
+        quote_rows_ += quote_rows(
+            article.article_id, article.text, found, attribute_speakers=english
+        )
+    result.entities += len(entity_rows)
+    result.quotes += len(quote_rows_)
+    return entity_rows, quote_rows_

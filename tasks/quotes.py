@@ -34,7 +34,8 @@ CUES = (
     "warned|warns|explained|explains|asked|asks|claimed|claims|noted|notes|argued|argues|"
     "tweeted|posted|announced|announces|accused|accuses|described|describes|called|calls|"
     "declared|replied|responded|recalled|continued|urged|admitted|acknowledged|suggested|"
-    "confirmed|reported|reports|pointed out|concluded|estimated|according to"
+    "confirmed|reported|reports|pointed out|concluded|estimated|observed|observes|"
+    "according to"
 )
 _CUE = re.compile(rf"\b(?:{CUES})\b", re.IGNORECASE)
 # Pairs of opening → closing marks. Straight quotes close themselves.
@@ -85,17 +86,23 @@ class Quote:
 
 
 def _is_apostrophe(text: str, i: int) -> bool:
-    """A ’ or ' between two letters (don’t, Ukraine’s) or after a plural s (the Smiths’)."""
+    """A ’ or ' between two letters (don’t, Ukraine’s): part of a word, not a mark.
+
+    A plural possessive (the Smiths’ house) cannot be told from a closing single quote; inside
+    a single-quoted quote it closes it, which costs at most that quote.
+    """
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
-    return before.isalpha() and (after.isalpha() or after in " .,;:") and text[i] in "’'"
+    return before.isalpha() and after.isalpha() and text[i] in "’'"
 
 
 def _opens(text: str, i: int) -> bool:
-    """An opening mark stands at a word's start: after a space, an opening bracket or a dash."""
+    """An opening mark stands at a word's start: after a space, an opening bracket or a dash,
+    and before a word (French guillemets take a space inside: « Nous »)."""
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
-    return (before.isspace() or before in "([{—–-:/") and not after.isspace()
+    at_start = before.isspace() or before in "([{—–-:/"
+    return at_start and (not after.isspace() or text[i] in "«»")
 
 
 def _spans(paragraph: str) -> tuple[list[tuple[int, int]], int | None]:
@@ -183,10 +190,10 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     para_end = text.find("\n", end)
     para_end = len(text) if para_end < 0 else para_end
     sentence_start = para_start
-    for match in _SENTENCE_END.finditer(text, para_start, start):
-        sentence_start = match.end()
-    match = _SENTENCE_END.search(text, end, para_end)
-    return sentence_start, match.start() if match else para_end
+    for boundary in _SENTENCE_END.finditer(text, para_start, start):
+        sentence_start = boundary.end()
+    following = _SENTENCE_END.search(text, end, para_end)
+    return sentence_start, following.start() if following else para_end
 
 
 _PREFERENCE = {"person": 0, "org": 1, "place": 2}
@@ -227,69 +234,122 @@ def _resolve_pronoun(
     return None, None
 
 
+def _after_cue(
+    quote: Quote, text: str, s_end: int, spans: Sequence[_Span]
+) -> tuple[re.Match[str] | None, _Span | None, str | None]:
+    """`"…," X said` / `"…," said X`: a cue just after the quote, before any other quote."""
+    after_start = min(quote.end + 1, s_end)
+    after = text[after_start:s_end]
+    cue = _CUE.search(after[:80])
+    if cue is None or re.search(r"[“\"«„]", after[: cue.start()]):
+        return None, None, None
+    cue_at = after_start + cue.start()
+    between = [s for s in spans if quote.end < s.start and s.end <= cue_at]
+    following = [s for s in spans if cue_at < s.start <= cue_at + len(cue[0]) + 40]
+    speaker = _best(between, nearest_to=cue_at) or _best(following, nearest_to=cue_at)
+    return cue, speaker, after[: cue.start()] if speaker is None else None
+
+
+def _before_cue(
+    quote: Quote, text: str, s_start: int, spans: Sequence[_Span]
+) -> tuple[re.Match[str] | None, _Span | None, str | None]:
+    """`X said "…"`, `X said his forces are "…"`, `according to X, "…"`: the last cue before."""
+    before = text[s_start : max(quote.start - 1, s_start)]
+    cues = list(_CUE.finditer(before))
+    if not cues:
+        return None, None, None
+    cue = cues[-1]
+    cue_at = s_start + cue.start()
+    if cue[0].lower() == "according to":
+        after_cue = [s for s in spans if cue_at < s.start < quote.start]
+        return cue, _best(after_cue, nearest_to=cue_at), None
+    subject = [s for s in spans if s_start <= s.start and s.end <= cue_at]
+    speaker = _best(subject, nearest_to=cue_at)
+    return cue, speaker, before[: cue.start()] if speaker is None else None
+
+
 def attribute(text: str, quotes: list[Quote], entities: Sequence[Entity]) -> list[Quote]:
     """Fill in speaker, cue, kind and confidence of each quote (see the module docstring)."""
     spans = _mention_spans(entities, text)
     previous: Quote | None = None
     for quote in quotes:
         s_start, s_end = _sentence_bounds(text, quote.start, quote.end)
-        before = text[s_start : max(quote.start - 1, s_start)]
-        after = text[min(quote.end + 1, s_end) : s_end]
-        quote.kind = (
-            "partial" if quote.text[:1].islower() or re.search(r"\w\s*$", before) else "full"
+        lead = text[s_start : max(quote.start - 1, s_start)]
+        quote.kind = "partial" if quote.text[:1].islower() or re.search(r"\w\s*$", lead) else "full"
+        # `"…," X said` needs the quote to close its clause (a comma or a stop inside or just
+        # after the mark); a partial quote is credited before it ("X said his forces are …").
+        closes = (
+            text[quote.end - 1 : quote.end] in ",.!?…" or text[quote.end + 1 : quote.end + 2] == ","
         )
-        speaker: _Span | None = None
-        fragment = None
-        cue = _CUE.search(after[:80])
-        if cue and not re.search(r"[“\"«„]", after[: cue.start()]):
-            base = quote.end + 1 + (after.find(after[: cue.start()]) if cue else 0)
-            cue_abs = min(quote.end + 1, s_end) + cue.start()
-            between = [s for s in spans if quote.end < s.start and s.end <= cue_abs]
-            following = [s for s in spans if cue_abs < s.start <= cue_abs + len(cue[0]) + 40]
-            speaker = _best(between, nearest_to=cue_abs) or _best(following, nearest_to=cue_abs)
-            fragment = after[: cue.start()] if speaker is None else None
-            del base
-        else:
-            cues = list(_CUE.finditer(before))
-            cue = cues[-1] if cues else None
-            if cue is not None:
-                cue_abs = s_start + cue.start()
-                if cue[0].lower() == "according to":
-                    speaker = _best(
-                        [s for s in spans if cue_abs < s.start < quote.start], nearest_to=cue_abs
-                    )
-                else:
-                    subject = [s for s in spans if s_start <= s.start and s.end <= cue_abs]
-                    speaker = _best(subject, nearest_to=cue_abs)
-                    fragment = before[: cue.start()] if speaker is None else None
+        cue, speaker, fragment = None, None, None
+        if quote.kind == "full" and closes:
+            cue, speaker, fragment = _after_cue(quote, text, s_end, spans)
+        if cue is None:
+            cue, speaker, fragment = _before_cue(quote, text, s_start, spans)
+        if cue is None and closes:
+            cue, speaker, fragment = _after_cue(quote, text, s_end, spans)
+        phrase = _phrase(fragment) if fragment else None
         if speaker is not None:
             quote.speaker = speaker.text
             quote.speaker_name = speaker.entity.name
             quote.speaker_entity_id = speaker.entity.entity_id
             quote.confidence = 0.9
-        elif cue is not None and fragment and (phrase := _phrase(fragment)):
+        elif cue is not None and phrase:
             quote.speaker = phrase
             if phrase.lower() in _PRONOUNS or phrase.lower().startswith("the report"):
-                quote.speaker_name, quote.speaker_entity_id = _resolve_pronoun(
-                    phrase, quote.start, spans, previous
-                )
-                quote.confidence = 0.7 if quote.speaker_name else 0.4
+                name, entity_id = _resolve_pronoun(phrase, quote.start, spans, previous)
+                quote.speaker_name, quote.speaker_entity_id = name, entity_id
+                quote.confidence = 0.7 if name else 0.4
             else:
                 quote.speaker_name = phrase
                 quote.confidence = 0.6
-        elif (
-            previous is not None and previous.speaker and quote.paragraph - previous.paragraph <= 1
-        ):
+        elif previous is not None and quote.paragraph - previous.paragraph <= 1:
             # A quote split by its attribution, or continued in the next paragraph.
             quote.speaker = previous.speaker
             quote.speaker_name = previous.speaker_name
             quote.speaker_entity_id = previous.speaker_entity_id
+            quote.confidence = 0.75
             cue = None
             quote.cue = previous.cue
-            quote.confidence = 0.75
         if cue is not None:
             quote.cue = cue[0]
         if quote.speaker is None:
             quote.confidence = 0.2
-        previous = quote if quote.speaker else previous
+        else:
+            previous = quote
     return quotes
+
+
+def quote_rows(
+    article_id: str, text: str, entities: Sequence[Entity], *, attribute_speakers: bool
+) -> list[dict[str, Any]]:
+    """The `quotes` rows of one article; scare quotes (one or two words, nobody credited) and
+    quotes of no letters are left out."""
+    quotes = find_quotes(text)
+    for quote in quotes:
+        quote.text = quote.text.strip().rstrip(",")
+    if attribute_speakers:
+        attribute(text, quotes, entities)
+    rows = []
+    for quote in quotes:
+        words = len(re.findall(r"\w+", quote.text))
+        if not words or (words <= 2 and quote.speaker is None):
+            continue
+        key = f"{article_id}:{quote.start}"
+        rows.append(
+            {
+                "quote_id": hashlib.sha256(key.encode()).hexdigest()[:16],
+                "article_id": article_id,
+                "quote": quote.text,
+                "speaker": quote.speaker,
+                "speaker_name": quote.speaker_name,
+                "speaker_entity_id": quote.speaker_entity_id,
+                "cue": quote.cue,
+                "kind": quote.kind,
+                "start_char": quote.start,
+                "end_char": quote.end,
+                "paragraph": quote.paragraph,
+                "confidence": quote.confidence,
+            }
+        )
+    return rows

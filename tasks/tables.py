@@ -21,6 +21,7 @@ __all__ = [
     "ARTICLES",
     "CHILDREN",
     "ENTITIES",
+    "QUOTES",
     "KEYS",
     "PARTITION",
     "REJECTS",
@@ -33,7 +34,7 @@ __all__ = [
     "rejects_frame",
 ]
 
-TableName = Literal["articles", "rejects", "entities"]
+TableName = Literal["articles", "rejects", "entities", "quotes"]
 PARTITION = "date"
 _TS = pl.Datetime("us", "UTC")
 
@@ -91,19 +92,38 @@ ENTITIES = pl.Schema(
     }
 )
 
-TABLES: tuple[TableName, ...] = ("articles", "rejects", "entities")
+QUOTES = pl.Schema(
+    {
+        "quote_id": pl.String(),
+        "article_id": pl.String(),
+        "quote": pl.String(),
+        "speaker": pl.String(),
+        "speaker_name": pl.String(),
+        "speaker_entity_id": pl.String(),
+        "cue": pl.String(),
+        "kind": pl.String(),
+        "start_char": pl.Int32(),
+        "end_char": pl.Int32(),
+        "paragraph": pl.Int32(),
+        "confidence": pl.Float64(),
+    }
+)
+
+TABLES: tuple[TableName, ...] = ("articles", "rejects", "entities", "quotes")
 # Tables whose rows belong to an article: re-ingesting an article replaces all of its rows.
-CHILDREN: tuple[TableName, ...] = ("entities",)
+CHILDREN: tuple[TableName, ...] = ("entities", "quotes")
 SCHEMAS: dict[TableName, pl.Schema] = {
     "articles": ARTICLES,
     "rejects": REJECTS,
     "entities": ENTITIES,
+    "quotes": QUOTES,
 }
 # The column that identifies a row across runs: a re-ingested page replaces the row it matches.
 KEYS: dict[TableName, str] = {
     "articles": "article_id",
     "rejects": "reject_id",
     "entities": "entity_id",  # within its article
+    "quotes": "quote_id",
 }
 # Columns that say whether a re-ingested row changed; an unchanged row keeps its old run_id.
 CONTENT: dict[TableName, str] = {
