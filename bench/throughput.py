@@ -131,20 +131,11 @@ def main() -> None:
             rows.setdefault(label, {})[name] = (count, _bare(files, **options), 0)
         loop = "newslake's batch work, bare loop"
         rows.setdefault(loop, {})[name] = (count, _newslake_loop(files, work / f"loop-{name}"), 0)
-        for workers in (1, env_workers):
-            label = f"newslake ingest --workers {workers}"
-            lake = work / f"lake-{name}-{workers}"
-            seconds, peak = _run_cli(
-                [
-                    "ingest",
-                    str(folder),
-                    "--lake",
-                    str(lake),
-                    "--workers",
-                    str(workers),
-                    "--no-progress",
-                ]
-            )
+        for workers, entities in ((1, True), (env_workers, True), (env_workers, False)):
+            label = f"newslake ingest --workers {workers}" + ("" if entities else ", entities off")
+            lake = work / f"lake-{name}-{workers}-{entities}"
+            args = ["ingest", str(folder), "--lake", str(lake), "--workers", str(workers)]
+            seconds, peak = _run_cli([*args, "--no-progress"], entities=entities)
             rows.setdefault(label, {})[name] = (count, seconds, peak)
     one = work / "one"
     one.mkdir()

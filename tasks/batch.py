@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.decode import decode_html
 from tasks.entities import Entity, entities_of, find_entities, load_pipeline
@@ -78,7 +79,11 @@ def process_page(page: RawPage, settings: Settings, run_id: str) -> Article | Re
         )
 
 
-@task(name="process-batch", task_run_name="batch-{batch}")
+# No cache key: hashing a batch's page bytes would cost time and memory for nothing, since a
+# re-run is made idempotent by the lake's commit, not by Prefect's cache.
+@task(
+    name="process-batch", task_run_name="batch-{batch}", cache_policy=NO_CACHE, persist_result=False
+)
 def process_batch(
     pages: list[RawPage], rejects: list[Reject], *, settings: Settings, run_id: str, batch: int
 ) -> BatchResult:

@@ -236,19 +236,39 @@ def _title_mentions(title: str, entities: list[Entity]) -> list[tuple[Entity, Me
     return found
 
 
-def _mentions(doc: Any, text: str, keep: set[str], *, in_title: bool) -> list[Mention]:
+# spaCy's memory grows with the length of the doc it tags: a 40,000-character article costs
+# over 100 MB at once. Long texts are tagged in paragraph-aligned pieces of about this size.
+_PIECE = 5000
+
+
+def _pieces(text: str) -> list[tuple[int, str]]:
+    """(offset, piece) parts of a text, cut at paragraph ends, each about _PIECE characters."""
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while start < len(text):
+        end = len(text) if len(text) - start <= _PIECE else text.rfind("\n", start, start + _PIECE)
+        if end <= start:
+            end = text.find("\n", start + _PIECE)
+            end = len(text) if end < 0 else end
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces or [(0, text)]
+
+
+def _mentions(doc: Any, text: str, offset: int, keep: set[str], *, in_title: bool) -> list[Mention]:
     """Plain-Python mentions of a spaCy doc (they must outlive the doc's memory zone)."""
     found = []
     for e in doc.ents:
-        before = text[max(0, e.start_char - 40) : e.start_char]
+        start, end = offset + e.start_char, offset + e.end_char
+        before = text[max(0, start - 40) : start]
         if e.label_ not in keep or (not in_title and _TITLE_TAIL.search(before)):
             continue
         found.append(
             Mention(
                 text=e.text,
                 label=e.label_,
-                start=-1 if in_title else e.start_char,
-                end=-1 if in_title else e.end_char,
+                start=-1 if in_title else start,
+                end=-1 if in_title else end,
                 in_title=in_title,
                 place_cue=not in_title and bool(_PLACE_CUE.search(before)),
             )
@@ -266,18 +286,23 @@ def find_entities(
     """
     keep = set(labels)
     titles = ["" if _is_shouting(title) else title for title, _ in items]
+    # One list of (is_title, offset, piece) per article; all pieces go through one nlp.pipe.
+    segments = [
+        [(True, 0, title), *((False, offset, piece) for offset, piece in _pieces(text))]
+        for title, (_, text) in zip(titles, items, strict=True)
+    ]
     mentions: list[list[Mention]] = []
     with nlp.memory_zone():
         docs = nlp.pipe(
-            (t for title, (_, text) in zip(titles, items, strict=True) for t in (title, text)),
-            batch_size=batch_size,
+            (piece for parts in segments for _, _, piece in parts), batch_size=batch_size
         )
-        for title, (_, text) in zip(titles, items, strict=True):
-            title_doc, body_doc = next(docs), next(docs)
-            mentions.append(
-                _mentions(title_doc, title, keep, in_title=True)
-                + _mentions(body_doc, text, keep, in_title=False)
-            )
+        for parts, title, (_, text) in zip(segments, titles, items, strict=True):
+            found: list[Mention] = []
+            for is_title, offset, _piece in parts:
+                doc = next(docs)
+                source = title if is_title else text
+                found += _mentions(doc, source, offset, keep, in_title=is_title)
+            mentions.append(found)
     results = []
     for (title, text), found in zip(items, mentions, strict=True):
         entities = resolve(found, len(text))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tasks.entities import Entity
+from tasks.entities import Entity, clean_name
 
 __all__ = ["CUES", "Quote", "attribute", "find_quotes", "quote_rows"]
 
@@ -33,15 +33,17 @@ CUES = (
     "said|says|say|told|tells|wrote|writes|added|adds|insisted|insists|stated|states|"
     "warned|warns|explained|explains|asked|asks|claimed|claims|noted|notes|argued|argues|"
     "tweeted|posted|announced|announces|accused|accuses|described|describes|called|calls|"
+    "remarked|boasted|responded|replied|"
     "declared|replied|responded|recalled|continued|urged|admitted|acknowledged|suggested|"
     "confirmed|reported|reports|pointed out|concluded|estimated|observed|observes|"
     "according to"
 )
 _CUE = re.compile(rf"\b(?:{CUES})\b", re.IGNORECASE)
-# Pairs of opening → closing marks. Straight quotes close themselves.
+# Pairs of opening → closing marks. Straight quotes close themselves; typists mix straight and
+# curly marks ("…” and “…"), so each also closes the other.
 _PAIRS = {
-    "“": "”",
-    '"': '"',
+    "“": '”"',
+    '"': '"”',
     "«": "»",
     "»": "«",
     "„": "“”",
@@ -107,23 +109,30 @@ def _opens(text: str, i: int) -> bool:
 
 def _spans(paragraph: str) -> tuple[list[tuple[int, int]], int | None]:
     """Quote spans (inside the marks) of one paragraph, and the start of a quote still open at
-    its end (None when every quote closed)."""
+    its end (None when every quote closed). Two apostrophes ('') count as a double quote, as in
+    some newspapers' archives."""
     spans: list[tuple[int, int]] = []
     opener: str | None = None
     start = 0
-    for i, ch in enumerate(paragraph):
+    i = 0
+    while i < len(paragraph):
+        ch = paragraph[i]
+        width = 1
+        if paragraph.startswith("''", i):
+            ch, width = '"', 2
         if opener is None:
             if (
                 ch in _OPENERS
                 and _opens(paragraph, i)
-                and not (ch in "‘" and _is_apostrophe(paragraph, i))
+                and not (ch == "‘" and _is_apostrophe(paragraph, i))
             ):
-                opener, start = ch, i + 1
+                opener, start = ch, i + width
         elif ch in _PAIRS[opener] and not (ch in "’'" and _is_apostrophe(paragraph, i)):
             spans.append((start, i))
             opener = None
-        elif ch in _OPENERS and ch == opener and ch not in _CLOSERS and _opens(paragraph, i):
-            start = i + 1  # a reopened mark: the first one was unbalanced, it costs one quote
+        elif ch == opener and ch not in _CLOSERS and _opens(paragraph, i):
+            start = i + width  # a reopened mark: the first one was unbalanced, it costs one quote
+        i += width
     return spans, (start if opener is not None else None)
 
 
@@ -218,7 +227,13 @@ def _phrase(fragment: str) -> str | None:
         return words[-1]
     if unnamed:
         return tail[unnamed.start() :]
-    return None
+    # A name the model did not tag ("Mr. Domenech said"): the capitalised words before the cue.
+    name: list[str] = []
+    for word in reversed(words[-4:]):
+        if not word[:1].isupper() or word.lower() in _PRONOUNS:
+            break
+        name.insert(0, word)
+    return clean_name(" ".join(name))[0] or None
 
 
 def _resolve_pronoun(
@@ -226,11 +241,13 @@ def _resolve_pronoun(
 ) -> tuple[str | None, str | None]:
     """(name, entity id) of the nearest compatible named speaker before a pronoun."""
     wanted = _PRONOUNS.get(pronoun.lower(), "any")
+    if pronoun.lower() not in _PRONOUNS:  # "the report": the body last quoted
+        wanted = "org"
+    for span in reversed([s for s in spans if before - 600 <= s.end <= before]):
+        if wanted == "any" and span.entity.coarse != "place" or span.entity.coarse == wanted:
+            return span.entity.name, span.entity.entity_id
     if previous is not None and previous.speaker_name:
         return previous.speaker_name, previous.speaker_entity_id
-    for span in reversed([s for s in spans if s.end <= before]):
-        if wanted == "any" or span.entity.coarse == wanted:
-            return span.entity.name, span.entity.entity_id
     return None, None
 
 
@@ -253,7 +270,12 @@ def _after_cue(
 def _before_cue(
     quote: Quote, text: str, s_start: int, spans: Sequence[_Span]
 ) -> tuple[re.Match[str] | None, _Span | None, str | None]:
-    """`X said "…"`, `X said his forces are "…"`, `according to X, "…"`: the last cue before."""
+    """`X said "…"`, `X said his forces are "…"`, `according to X, "…"`: the last cue before.
+    A quote opening its paragraph right after one that ends in a colon ("Cruz continued:") is
+    introduced by that paragraph's last sentence."""
+    previous = text[:s_start].rstrip()
+    if not text[s_start : quote.start - 1].strip() and previous.endswith(":"):
+        s_start = _sentence_bounds(text, len(previous) - 1, len(previous))[0]
     before = text[s_start : max(quote.start - 1, s_start)]
     cues = list(_CUE.finditer(before))
     if not cues:
