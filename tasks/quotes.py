@@ -68,7 +68,29 @@ _UNNAMED = re.compile(
     r"ministry|government|company|army|military))\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"‘«„])")
+# A sentence ends at . ! or ? before a capital or an opening mark, but not after a title's
+# abbreviation ("Mr. Trump said") or an initial ("Steven F. Udvar").
+_ABBREVIATIONS = (
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "St",
+    "Gen",
+    "Sen",
+    "Rep",
+    "Gov",
+    "Lt",
+    "Col",
+    "Sgt",
+    "Prof",
+    "Jr",
+    "Sr",
+)
+_SENTENCE_END = re.compile(
+    "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS)
+    + r"(?<!\b[A-Z]\.)(?<=[.!?])\s+(?=[A-Z“\"‘«„'])"
+)
 
 
 @dataclass(kw_only=True)
