@@ -62,6 +62,12 @@ _PRONOUNS = {
     "we": "any",
     "i": "person",
 }
+# "the senator said": a description of someone named before, resolved like a pronoun.
+_DESCRIPTION = re.compile(
+    r"^the (?:senator|candidate|president|minister|governor|mayor|congressman|congresswoman|"
+    r"economist|official|spokesman|spokeswoman|spokesperson|chairman|chairwoman|leader|general)$",
+    re.IGNORECASE,
+)
 _UNNAMED = re.compile(
     r"\b(?:officials?|sources?|spokes(?:man|woman|person)|analysts?|experts?|witnesses|"
     r"residents|police|authorities|critics|observers|diplomats|aides?|the (?:report|statement|"
@@ -247,6 +253,8 @@ def _phrase(fragment: str) -> str | None:
     unnamed = _UNNAMED.search(tail)
     if words[-1].lower() in _PRONOUNS:
         return words[-1]
+    if _DESCRIPTION.match(" ".join(words[-2:])):
+        return " ".join(words[-2:])
     if unnamed:
         return tail[unnamed.start() :]
     # A name the model did not tag ("Mr. Domenech said"): the capitalised words before the cue.
@@ -263,7 +271,9 @@ def _resolve_pronoun(
 ) -> tuple[str | None, str | None]:
     """(name, entity id) of the nearest compatible named speaker before a pronoun."""
     wanted = _PRONOUNS.get(pronoun.lower(), "any")
-    if pronoun.lower() not in _PRONOUNS:  # "the report": the body last quoted
+    if _DESCRIPTION.match(pronoun):  # "the senator": a person named before
+        wanted = "person"
+    elif pronoun.lower() not in _PRONOUNS:  # "the report": the body last quoted
         wanted = "org"
     for span in reversed([s for s in spans if before - 600 <= s.end <= before]):
         if wanted == "any" and span.entity.coarse != "place" or span.entity.coarse == wanted:
@@ -279,13 +289,14 @@ def _after_cue(
     """`"…," X said` / `"…," said X`: a cue just after the quote, before any other quote."""
     after_start = min(quote.end + 1, s_end)
     after = text[after_start:s_end]
-    cue = _CUE.search(after[:80])
+    cue = _CUE.search(after[:150])
     if cue is None or re.search(r"[“\"«„]", after[: cue.start()]):
         return None, None, None
     cue_at = after_start + cue.start()
     between = [s for s in spans if quote.end < s.start and s.end <= cue_at]
     following = [s for s in spans if cue_at < s.start <= cue_at + len(cue[0]) + 40]
-    speaker = _best(between, nearest_to=cue_at) or _best(following, nearest_to=cue_at)
+    # `"…," X, a former adviser to Y, said`: the name right after the quote is the speaker.
+    speaker = _best(between, nearest_to=quote.end) or _best(following, nearest_to=cue_at)
     return cue, speaker, after[: cue.start()] if speaker is None else None
 
 
@@ -340,7 +351,8 @@ def attribute(text: str, quotes: list[Quote], entities: Sequence[Entity]) -> lis
             quote.confidence = 0.9
         elif cue is not None and phrase:
             quote.speaker = phrase
-            if phrase.lower() in _PRONOUNS or phrase.lower().startswith("the report"):
+            anaphoric = _DESCRIPTION.match(phrase) or phrase.lower().startswith("the report")
+            if phrase.lower() in _PRONOUNS or anaphoric:
                 name, entity_id = _resolve_pronoun(phrase, quote.start, spans, previous)
                 quote.speaker_name, quote.speaker_entity_id = name, entity_id
                 quote.confidence = 0.7 if name else 0.4
