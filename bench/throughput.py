@@ -48,12 +48,13 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def _run_cli(args: list[str]) -> tuple[float, int]:
+def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
     """Wall seconds and peak tree RSS (KiB) of one `newslake` command."""
     peak = 0
+    env = {**os.environ, "NEWSLAKE_NER_ENABLED": "true" if entities else "false"}
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [str(NEWSLAKE), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [str(NEWSLAKE), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
     )
     done = threading.Event()
 
