@@ -34,16 +34,28 @@ def _with_entities(text: str) -> list[dict[str, object]]:
 def test_seed_article_quotes_and_speakers() -> None:
     seed = corpus("seed")
     gold = json.loads((seed / "kharkiv-offensive.quotes.json").read_text())["quotes"]
-    article = article_from_html(RawPage(source="seed", url=None), (seed / "kharkiv-offensive.html").read_text(), options=SETTINGS.extract, timeout_s=0, run_id="t")
+    article = article_from_html(
+        RawPage(source="seed", url=None),
+        (seed / "kharkiv-offensive.html").read_text(),
+        options=SETTINGS.extract,
+        timeout_s=0,
+        run_id="t",
+    )
     nlp = load_pipeline(SETTINGS.entities.model_for("en") or "")
-    (entities,) = find_entities(nlp, [(article.title or "", article.text)], SETTINGS.entities.labels, 8)
+    (entities,) = find_entities(
+        nlp, [(article.title or "", article.text)], SETTINGS.entities.labels, 8
+    )
     rows = quote_rows(article.article_id, article.text, entities, attribute_speakers=True)
     assert [r["quote"] for r in rows] == [g["quote"] for g in gold]
     right = 0
     for row, g in zip(rows, gold, strict=True):
         names = {g["speaker"], *g["aliases"]}
         speaker = str(row["speaker_name"] or "")
-        if speaker in names or str(row["speaker"]) in names or speaker.split()[-1:] == g["speaker"].split()[-1:]:
+        if (
+            speaker in names
+            or str(row["speaker"]) in names
+            or speaker.split()[-1:] == g["speaker"].split()[-1:]
+        ):
             right += 1
         assert article.text[row["start_char"] : row["end_char"]].startswith(g["quote"])
     assert right >= 14
@@ -95,9 +107,18 @@ def test_unnamed_sources_are_kept_as_written() -> None:
 @pytest.mark.parametrize(
     ("text", "quote"),
     [
-        ("Er sagte: „Wir werden das schaffen, ganz sicher.“ Dann ging er.", "Wir werden das schaffen, ganz sicher."),
-        ("Il a dit : « Nous allons gagner cette bataille. »", " Nous allons gagner cette bataille. "),
-        ("Sie sagte: »Das bleibt unter uns, ganz bestimmt.«", "Das bleibt unter uns, ganz bestimmt."),
+        (
+            "Er sagte: „Wir werden das schaffen, ganz sicher.“ Dann ging er.",
+            "Wir werden das schaffen, ganz sicher.",
+        ),
+        (
+            "Il a dit : « Nous allons gagner cette bataille. »",
+            " Nous allons gagner cette bataille. ",
+        ),
+        (
+            "Sie sagte: »Das bleibt unter uns, ganz bestimmt.«",
+            "Das bleibt unter uns, ganz bestimmt.",
+        ),
         ("He said ‘this will not stand for long’ and left.", "this will not stand for long"),
     ],
 )
@@ -106,14 +127,21 @@ def test_other_marks(text: str, quote: str) -> None:
 
 
 def test_apostrophes_are_not_marks() -> None:
-    text = "The mayor’s plan didn’t work, and the Smiths’ house flooded. ‘We’re done here,’ she said."
+    text = (
+        "The mayor’s plan didn’t work, and the Smiths’ house flooded. ‘We’re done here,’ she said."
+    )
     assert [q.text for q in find_quotes(text)] == ["We’re done here,"]
 
 
 def test_scare_quotes_are_dropped_but_credited_short_quotes_kept() -> None:
     text = "The so-called “peace plan” failed. “Never again,” Maria Lopez said."
     start = text.index("Maria")
-    rows = quote_rows("a1", text, [_person("Maria Lopez", (start, start + 11), text=text)], attribute_speakers=True)
+    rows = quote_rows(
+        "a1",
+        text,
+        [_person("Maria Lopez", (start, start + 11), text=text)],
+        attribute_speakers=True,
+    )
     assert [r["quote"] for r in rows] == ["Never again"]
 
 
@@ -128,11 +156,16 @@ def test_an_unbalanced_mark_costs_only_its_quote() -> None:
 def test_quote_over_several_paragraphs() -> None:
     text = "“The first paragraph of the statement ends here.\n“And the second paragraph closes it,” the minister said."
     (quote,) = find_quotes(text)
-    assert quote.text == "The first paragraph of the statement ends here.\nAnd the second paragraph closes it,"
+    assert (
+        quote.text
+        == "The first paragraph of the statement ends here.\nAnd the second paragraph closes it,"
+    )
     assert quote.start == 1
     assert quote.paragraph == 0
 
 
 def test_with_real_ner() -> None:
-    rows = _with_entities("“We are moving forward,” General Valeriy Zaluzhnyi wrote on Friday. “We clearly know what we are fighting for.”")
+    rows = _with_entities(
+        "“We are moving forward,” General Valeriy Zaluzhnyi wrote on Friday. “We clearly know what we are fighting for.”"
+    )
     assert [r["speaker_name"] for r in rows] == ["Valeriy Zaluzhnyi", "Valeriy Zaluzhnyi"]
