@@ -376,11 +376,18 @@ def attribute(text: str, quotes: list[Quote], entities: Sequence[Entity]) -> lis
     return quotes
 
 
+def _is_title(words: list[str]) -> bool:
+    """A short run of capitalised words ("Meet the Press", "Black Lives Matter") names a show,
+    a slogan or a book; nobody is quoted saying it."""
+    long_words = [w for w in words if len(w) > 3]
+    return len(words) <= 5 and bool(long_words) and all(w[0].isupper() for w in long_words)
+
+
 def quote_rows(
     article_id: str, text: str, entities: Sequence[Entity], *, attribute_speakers: bool
 ) -> list[dict[str, Any]]:
-    """The `quotes` rows of one article; scare quotes (one or two words, nobody credited) and
-    quotes of no letters are left out."""
+    """The `quotes` rows of one article; scare quotes (one or two words, nobody credited),
+    titles and quotes of no letters are left out."""
     quotes = find_quotes(text)
     for quote in quotes:
         quote.text = quote.text.strip().rstrip(",")
@@ -388,8 +395,8 @@ def quote_rows(
         attribute(text, quotes, entities)
     rows = []
     for quote in quotes:
-        words = len(re.findall(r"\w+", quote.text))
-        if not words or (words <= 2 and quote.speaker is None):
+        words = re.findall(r"\w+", quote.text)
+        if not words or (len(words) <= 2 and quote.speaker is None) or _is_title(words):
             continue
         key = f"{article_id}:{quote.start}"
         rows.append(

@@ -169,3 +169,10 @@ def test_with_real_ner() -> None:
         "“We are moving forward,” General Valeriy Zaluzhnyi wrote on Friday. “We clearly know what we are fighting for.”"
     )
     assert [r["speaker_name"] for r in rows] == ["Valeriy Zaluzhnyi", "Valeriy Zaluzhnyi"]
+
+
+def test_titles_and_slogans_are_not_quotes() -> None:
+    text = "She appeared on “Meet the Press” and marched under “Black Lives Matter” banners. “We will march again next week,” she said."
+    assert [r["quote"] for r in quote_rows("a1", text, [], attribute_speakers=True)] == [
+        "We will march again next week"
+    ]
