@@ -8,6 +8,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from tasks.extract import article_from_html
+from tasks.records import Article, RawPage
+from tasks.settings import load_settings
+
 CORPUS = Path(
     os.environ.get("NEWSLAKE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
 )
@@ -46,3 +50,13 @@ def record(section: str, body: str) -> None:
         else text.rstrip() + "\n\n" + block
     )
     RESULTS.write_text(text)
+
+
+def seed_article() -> Article:
+    """The project's reference article, extracted with newslake's defaults."""
+    seed = require("seed")
+    html = (seed / "kharkiv-offensive.html").read_text()
+    page = RawPage(source="seed", url=None)
+    return article_from_html(
+        page, html, options=load_settings().extract, timeout_s=0, run_id="bench"
+    )

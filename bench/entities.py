@@ -21,10 +21,8 @@ from urllib.parse import unquote
 
 import spacy
 
-from bench.corpus import record, require
+from bench.corpus import record, require, seed_article
 from tasks.entities import find_entities, load_pipeline
-from tasks.extract import article_from_html
-from tasks.records import RawPage
 from tasks.settings import load_settings
 
 GOLD_TYPES = {"person", "organization", "place"}
@@ -96,13 +94,7 @@ def main() -> None:
     gum = [read_gum(p) for p in sorted(require("ner/gum_news/tsv").glob("*.tsv.gz"))]
     seed = require("seed")
     seed_gold_json = json.loads((seed / "kharkiv-offensive.entities.json").read_text())
-    article = article_from_html(
-        RawPage(source="seed", url=None),
-        (seed / "kharkiv-offensive.html").read_text(),
-        options=settings.extract,
-        timeout_s=0,
-        run_id="bench",
-    )
+    article = seed_article()
     seed_gold = {
         (_words(name), label == "PERSON")
         for label, names in seed_gold_json["entities"].items()

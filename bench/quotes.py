@@ -16,11 +16,9 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from bench.corpus import record, require
+from bench.corpus import record, require, seed_article
 from tasks.entities import find_entities, load_pipeline
-from tasks.extract import article_from_html
 from tasks.quotes import quote_rows
-from tasks.records import RawPage
 from tasks.settings import load_settings
 
 _BARE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
@@ -114,13 +112,7 @@ def main() -> None:
                 bucket[key] += value
     seed = require("seed")
     seed_gold = json.loads((seed / "kharkiv-offensive.quotes.json").read_text())["quotes"]
-    article = article_from_html(
-        RawPage(source="seed", url=None),
-        (seed / "kharkiv-offensive.html").read_text(),
-        options=settings.extract,
-        timeout_s=0,
-        run_id="bench",
-    )
+    article = seed_article()
     (entities,) = find_entities(
         nlp, [(article.title or "", article.text)], settings.entities.labels, 8
     )

@@ -15,7 +15,7 @@ import asyncio
 import random
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -215,17 +215,16 @@ class Fetcher:
                     after = _retry_after(resp.headers.get("retry-after"))
                     msg = f"HTTP {status}"
                     raise _Retry(msg, status, after)
-                headers = dict(resp.headers)
-                now = datetime.now(UTC)
+                fetched = FetchResult(
+                    url=url,
+                    final_url=current,
+                    status=status,
+                    fetched_at=datetime.now(UTC),
+                    headers=dict(resp.headers),
+                    redirects=tuple(chain[1:]),
+                )
                 if status == 304:
-                    return FetchResult(
-                        url=url,
-                        final_url=current,
-                        status=status,
-                        fetched_at=now,
-                        headers=headers,
-                        redirects=tuple(chain[1:]),
-                    )
+                    return fetched
                 if status >= 400:
                     msg = f"HTTP {status} {resp.reason_phrase}".strip()
                     raise FetchError(msg, url=url, status=status)
@@ -239,15 +238,7 @@ class Fetcher:
                     if len(body) > self.max_bytes:
                         msg = f"the response is larger than the limit of {self.max_bytes:,} bytes"
                         raise FetchError(msg, url=url, status=status)
-                return FetchResult(
-                    url=url,
-                    final_url=current,
-                    status=status,
-                    fetched_at=now,
-                    headers=headers,
-                    body=bytes(body),
-                    redirects=tuple(chain[1:]),
-                )
+                return replace(fetched, body=bytes(body))
         msg = f"more than {self.options.max_redirects} redirects"
         raise FetchError(msg, url=url)
 

@@ -55,3 +55,14 @@ def httpserver(make_httpserver: Any) -> Any:
     server.clear()
     server.no_handler_status_code = 404
     return server
+
+
+def seed_article() -> Any:
+    """The reference article extracted with the default settings (skips without the corpus)."""
+    from tasks.extract import article_from_html
+    from tasks.records import RawPage
+    from tasks.settings import load_settings
+
+    html = corpus("seed", "kharkiv-offensive.html").read_text()
+    page = RawPage(source="seed", url=None)
+    return article_from_html(page, html, options=load_settings().extract, timeout_s=0, run_id="t")

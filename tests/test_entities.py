@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from tasks.entities import Mention, clean_name, entities_of, find_entities, load_pipeline, resolve
-from tasks.extract import article_from_html
-from tasks.records import RawPage
 from tasks.settings import load_settings
-from tests.conftest import corpus
+from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()
 PLACES = {"GPE", "LOC", "FAC"}
@@ -30,13 +28,7 @@ def _entities(nlp, title: str, text: str):  # noqa: ANN001, ANN202
 def test_seed_article_entities(nlp) -> None:  # noqa: ANN001
     seed = corpus("seed")
     gold = json.loads((seed / "kharkiv-offensive.entities.json").read_text())
-    article = article_from_html(
-        RawPage(source="seed", url=None),
-        (seed / "kharkiv-offensive.html").read_text(),
-        options=SETTINGS.extract,
-        timeout_s=0,
-        run_id="t",
-    )
+    article = seed_article()
     found = _entities(nlp, article.title or "", article.text)
     by_name = {e.name: e for e in found}
     coarse = {"PERSON": {"PERSON"}, "GPE_OR_LOC": PLACES, "ORG": {"ORG"}}

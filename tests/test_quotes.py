@@ -7,11 +7,9 @@ import json
 import pytest
 
 from tasks.entities import Entity, Mention, find_entities, load_pipeline
-from tasks.extract import article_from_html
 from tasks.quotes import find_quotes, quote_rows
-from tasks.records import RawPage
 from tasks.settings import load_settings
-from tests.conftest import corpus
+from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()
 
@@ -34,13 +32,7 @@ def _with_entities(text: str) -> list[dict[str, object]]:
 def test_seed_article_quotes_and_speakers() -> None:
     seed = corpus("seed")
     gold = json.loads((seed / "kharkiv-offensive.quotes.json").read_text())["quotes"]
-    article = article_from_html(
-        RawPage(source="seed", url=None),
-        (seed / "kharkiv-offensive.html").read_text(),
-        options=SETTINGS.extract,
-        timeout_s=0,
-        run_id="t",
-    )
+    article = seed_article()
     nlp = load_pipeline(SETTINGS.entities.model_for("en") or "")
     (entities,) = find_entities(
         nlp, [(article.title or "", article.text)], SETTINGS.entities.labels, 8
