@@ -294,7 +294,12 @@ def _after_cue(
         return None, None, None
     cue_at = after_start + cue.start()
     between = [s for s in spans if quote.end < s.start and s.end <= cue_at]
-    following = [s for s in spans if cue_at < s.start <= cue_at + len(cue[0]) + 40]
+    # `"…," said X`: a name after the cue only when nothing but punctuation precedes the cue;
+    # `"…" Sanders responded. … Vermont` must not reach past an untagged subject.
+    inverted = not re.search(r"\w", after[: cue.start()])
+    following = (
+        [s for s in spans if cue_at < s.start <= cue_at + len(cue[0]) + 40] if inverted else []
+    )
     # `"…," X, a former adviser to Y, said`: the name right after the quote is the speaker.
     speaker = _best(between, nearest_to=quote.end) or _best(following, nearest_to=cue_at)
     return cue, speaker, after[: cue.start()] if speaker is None else None
@@ -325,7 +330,12 @@ def _before_cue(
 
 def attribute(text: str, quotes: list[Quote], entities: Sequence[Entity]) -> list[Quote]:
     """Fill in speaker, cue, kind and confidence of each quote (see the module docstring)."""
-    spans = _mention_spans(entities, text)
+    # A name inside a quote is what the speaker talked about, never the speaker.
+    spans = [
+        s
+        for s in _mention_spans(entities, text)
+        if not any(q.start <= s.start < q.end for q in quotes)
+    ]
     previous: Quote | None = None
     for quote in quotes:
         s_start, s_end = _sentence_bounds(text, quote.start, quote.end)
