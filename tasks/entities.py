@@ -141,10 +141,40 @@ def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
         elif target == key:
             entity.name = _display([entity.name, *names])
         entity.mentions.extend(m for m, _ in items)
-    merged = _merge_acronyms(list(entities.values()))
+    merged = _merge_spellings(_merge_acronyms(list(entities.values())))
     for entity in merged:
         entity.mentions.sort(key=lambda m: (not m.in_title, m.start))
     return sorted(merged, key=lambda e: -salience(e, text_length))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether two words differ by at most one substitution, insertion or deletion."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _merge_spellings(entities: list[Entity]) -> list[Entity]:
+    """Fold two spellings of one person ("Kristen Wilkins", "Kristin Wilkins"): same surname,
+    first names one letter apart. The form mentioned more often keeps the name."""
+    people = sorted(
+        (e for e in entities if e.coarse == "person" and len(e.name.split()) > 1),
+        key=lambda e: -len(e.mentions),
+    )
+    folded: set[int] = set()
+    for i, keep in enumerate(people):
+        first, last = keep.name.casefold().split()[0], keep.name.casefold().split()[-1]
+        for other in people[i + 1 :]:
+            words = other.name.casefold().split()
+            if id(other) in folded or id(keep) in folded or words[-1] != last:
+                continue
+            if len(first) >= 4 and _one_edit(first, words[0]) and first != words[0]:
+                keep.mentions.extend(other.mentions)
+                folded.add(id(other))
+    return [e for e in entities if id(e) not in folded]
 
 
 def _initials(name: str) -> str:
