@@ -120,3 +120,14 @@ def test_acronym_joins_its_full_name_and_non_names_are_dropped() -> None:
     ]
     found = {e.name: len(e.mentions) for e in resolve(mentions, 200)}
     assert found == {"United States": 2, "World Health Organisation": 1}
+
+
+def test_two_spellings_of_one_person_fold_together() -> None:
+    mentions = [
+        Mention(text="Kristen Wilkins", label="PERSON", start=0, end=15),
+        Mention(text="Kristen Wilkins", label="PERSON", start=40, end=55),
+        Mention(text="Kristin Wilkins", label="PERSON", start=80, end=95),
+        Mention(text="Keith Wilkins", label="PERSON", start=120, end=133),
+    ]
+    found = {e.name: len(e.mentions) for e in resolve(mentions, 200)}
+    assert found == {"Kristen Wilkins": 3, "Keith Wilkins": 1}
