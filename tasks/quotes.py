@@ -266,8 +266,16 @@ def _phrase(fragment: str) -> str | None:
     return clean_name(" ".join(name))[0] or None
 
 
+def _introduces(text: str, span: _Span) -> bool:
+    """Whether a mention opens its sentence or carries an apposition ("X, 54, a teacher")."""
+    lead = text[max(0, span.start - 60) : span.start]
+    opens = re.search(r"(?:^|[.!?”\"]\s+|\n)(?:(?:But|And|Still|Yet|So)\s+)?$", lead) is not None
+    apposition = re.match(r",\s+(?:\d|a |an |the |who |[a-z])", text[span.end : span.end + 12])
+    return opens or apposition is not None
+
+
 def _resolve_pronoun(
-    pronoun: str, before: int, spans: Sequence[_Span], previous: Quote | None
+    pronoun: str, before: int, spans: Sequence[_Span], previous: Quote | None, text: str
 ) -> tuple[str | None, str | None]:
     """(name, entity id) of the nearest compatible named speaker before a pronoun."""
     wanted = _PRONOUNS.get(pronoun.lower(), "any")
@@ -275,9 +283,18 @@ def _resolve_pronoun(
         wanted = "person"
     elif pronoun.lower() not in _PRONOUNS:  # "the report": the body last quoted
         wanted = "org"
-    for span in reversed([s for s in spans if before - 600 <= s.end <= before]):
-        if wanted == "any" and span.entity.coarse != "place" or span.entity.coarse == wanted:
-            return span.entity.name, span.entity.entity_id
+    fits = [
+        s
+        for s in spans
+        if before - 600 <= s.end <= before
+        and (s.entity.coarse == wanted or (wanted == "any" and s.entity.coarse != "place"))
+    ]
+    # The person a pronoun speaks for was usually introduced as a subject ("Wayne Borders, 54,
+    # …" or a sentence opening with the name), not mentioned in passing after it.
+    introduced = [s for s in fits if _introduces(text, s)]
+    if fits:
+        chosen = (introduced or fits)[-1]
+        return chosen.entity.name, chosen.entity.entity_id
     if previous is not None and previous.speaker_name:
         return previous.speaker_name, previous.speaker_entity_id
     return None, None
@@ -363,7 +380,7 @@ def attribute(text: str, quotes: list[Quote], entities: Sequence[Entity]) -> lis
             quote.speaker = phrase
             anaphoric = _DESCRIPTION.match(phrase) or phrase.lower().startswith("the report")
             if phrase.lower() in _PRONOUNS or anaphoric:
-                name, entity_id = _resolve_pronoun(phrase, quote.start, spans, previous)
+                name, entity_id = _resolve_pronoun(phrase, quote.start, spans, previous, text)
                 quote.speaker_name, quote.speaker_entity_id = name, entity_id
                 quote.confidence = 0.7 if name else 0.4
             else:

@@ -168,3 +168,12 @@ def test_titles_and_slogans_are_not_quotes() -> None:
     assert [r["quote"] for r in quote_rows("a1", text, [], attribute_speakers=True)] == [
         "We will march again next week"
     ]
+
+
+def test_pronoun_prefers_the_person_introduced_as_subject() -> None:
+    text = "Wayne Borders, 54, a retired teacher, has backed the senator since Bill Clinton left office.\n“He is not just spouting words,” he said."
+    borders = _person("Wayne Borders", (0, 13), text=text)
+    start = text.index("Bill Clinton")
+    clinton = _person("Bill Clinton", (start, start + 12), text=text)
+    (row,) = quote_rows("a1", text, [borders, clinton], attribute_speakers=True)
+    assert row["speaker_name"] == "Wayne Borders"
