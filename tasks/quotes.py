@@ -4,7 +4,7 @@ Finding: a small scanner pairs quotation marks paragraph by paragraph — straig
 double quotes, « » and » «, „ “ and „ ”, ‚ ‘ and the British press's ‘ ’ — and follows a quote
 over paragraphs when a paragraph ends inside it and the next one reopens it. An unbalanced mark
 costs that one quote, never the article. Apostrophes (a ’ between letters) are not marks, and
-a quote of one or two words is a scare quote unless someone is credited with it.
+a short quote credited to nobody is a scare quote or a catch-phrase, not a quotation.
 
 Attributing (English): the sentence around the quote is searched for a cue verb ("said",
 "told", "wrote", "according to" …, configurable) and the speaker next to it: a named entity
@@ -413,8 +413,8 @@ def _is_title(words: list[str]) -> bool:
 def quote_rows(
     article_id: str, text: str, entities: Sequence[Entity], *, attribute_speakers: bool
 ) -> list[dict[str, Any]]:
-    """The `quotes` rows of one article; scare quotes (one or two words, nobody credited),
-    titles and quotes of no letters are left out."""
+    """The `quotes` rows of one article; scare quotes and catch-phrases (short, credited to
+    nobody), titles and quotes of no letters are left out."""
     quotes = find_quotes(text)
     for quote in quotes:
         quote.text = quote.text.strip().rstrip(",")
@@ -423,7 +423,10 @@ def quote_rows(
     rows = []
     for quote in quotes:
         words = re.findall(r"\w+", quote.text)
-        if not words or (len(words) <= 2 and quote.speaker is None) or _is_title(words):
+        # Short and credited to nobody: a scare quote or a catch-phrase ("law and order"). Where
+        # speakers are not attributed (other languages) only one or two words count as short.
+        short = 4 if attribute_speakers else 2
+        if not words or (len(words) <= short and quote.speaker is None) or _is_title(words):
             continue
         key = f"{article_id}:{quote.start}"
         rows.append(

@@ -177,3 +177,16 @@ def test_pronoun_prefers_the_person_introduced_as_subject() -> None:
     clinton = _person("Bill Clinton", (start, start + 12), text=text)
     (row,) = quote_rows("a1", text, [borders, clinton], attribute_speakers=True)
     assert row["speaker_name"] == "Wayne Borders"
+
+
+def test_short_uncredited_phrases_are_not_quotes() -> None:
+    text = "He ran on “law and order” and a promise of “shouting from the rooftops”. “We start on Monday,” said Ann Lee."
+    start = text.index("Ann Lee")
+    rows = quote_rows(
+        "a1", text, [_person("Ann Lee", (start, start + 7), text=text)], attribute_speakers=True
+    )
+    assert [r["quote"] for r in rows] == ["We start on Monday"]
+    assert [q.text for q in find_quotes(text)][:2] == [
+        "law and order",
+        "shouting from the rooftops",
+    ]
