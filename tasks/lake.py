@@ -123,6 +123,19 @@ def _read_partition(path: Path, table: TableName) -> pl.DataFrame:
     return pl.read_parquet(path, hive_partitioning=False).select(SCHEMAS[table].names())
 
 
+def _replace_partition(
+    path: Path, merged: pl.DataFrame, existing: pl.DataFrame, staging: Path
+) -> None:
+    """Put a partition's merged rows in place: nothing when they equal what is there (a re-run
+    rewrites no file), removal when none are left, else an atomic replace."""
+    if merged.height == 0:
+        path.unlink(missing_ok=True)
+        if path.parent.exists():
+            path.parent.rmdir()
+    elif not merged.equals(existing):
+        _atomic_write(merged, path, staging / "tmp")
+
+
 def _days_holding(lake: Path, table: TableName, column: str, values: pl.Series) -> list[date]:
     """Partitions that already hold one of `values` in `column`: rows that must leave them."""
     root = table_root(lake, table)
@@ -187,12 +200,7 @@ def commit_table(
         merged = pl.concat([kept, changed]).sort(key)
         unchanged += same.height
         updated += changed.join(before, on=key, how="semi").height
-        if merged.height == 0:
-            path.unlink(missing_ok=True)
-            if path.parent.exists():
-                path.parent.rmdir()
-        elif not merged.equals(existing.sort(key)):
-            _atomic_write(merged, path, _staging(lake, run_id) / "tmp")
+        _replace_partition(path, merged, existing.sort(key), _staging(lake, run_id))
     new = staged.height - updated - unchanged
     return CommitStats(
         new=new,
@@ -226,12 +234,7 @@ def commit_children(lake: Path, run_id: str, table: TableName) -> CommitStats:
         kept = existing.filter(~pl.col("article_id").is_in(ids.implode()))
         incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
         merged = pl.concat([kept, incoming]).sort(order)
-        if merged.height == 0:
-            path.unlink(missing_ok=True)
-            if path.parent.exists():
-                path.parent.rmdir()
-        elif not merged.equals(existing.sort(order)):
-            _atomic_write(merged, path, _staging(lake, run_id) / "tmp")
+        _replace_partition(path, merged, existing.sort(order), _staging(lake, run_id))
     return CommitStats(new=staged.height, partitions=len(days))
 
 
