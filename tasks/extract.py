@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import py3langid
 import trafilatura
-from courlan import normalize_url
 from lxml.html import HtmlElement, fromstring
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
@@ -41,6 +40,7 @@ from tasks.metadata import (
 )
 from tasks.records import Article, PreExtracted, RawPage
 from tasks.settings import ExtractOptions
+from tasks.urls import normalise_url
 
 __all__ = ["EXTRACTOR", "EXTRACTOR_VERSION", "article_from_html", "article_from_text"]
 
@@ -131,12 +131,10 @@ def _domain(url: str | None) -> str | None:
 
 
 def _canonical(url: str | None) -> str | None:
+    """The page's URL in normal form; one courlan cannot parse is kept as given."""
     if not url or not url.lower().startswith(("http://", "https://")):
         return None
-    try:
-        return normalize_url(url, strict=True)
-    except (ValueError, AttributeError):
-        return url
+    return normalise_url(url) or url
 
 
 def _hash(text: str) -> str:

@@ -17,13 +17,12 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from urllib.parse import urljoin
 
 import feedparser
-from courlan import normalize_url
 from lxml import etree
 
 from tasks.metadata import parse_timestamp
+from tasks.urls import normalise_url
 
 __all__ = [
     "Candidate",
@@ -59,16 +58,6 @@ class SitemapLinks:
     sitemaps: list[str]
 
 
-def _normal(url: str, base: str | None = None) -> str | None:
-    absolute = urljoin(base, url.strip()) if base else url.strip()
-    if not absolute.lower().startswith(("http://", "https://")):
-        return None
-    try:
-        return normalize_url(absolute, strict=True)
-    except (ValueError, AttributeError):
-        return None
-
-
 def looks_like_feed(content: bytes) -> bool:
     """True for RSS, Atom or JSON Feed content (as opposed to a sitemap or a page)."""
     head = content[:2048].lstrip().lower()
@@ -87,7 +76,7 @@ def parse_feed(content: bytes, base_url: str) -> list[Candidate]:
             if not isinstance(item, dict):
                 continue
             link = item.get("url") or item.get("external_url") or item.get("id")
-            url = _normal(str(link), base_url) if link else None
+            url = normalise_url(str(link), base_url) if link else None
             if url:
                 when = parse_timestamp(item.get("date_published") or item.get("date_modified"))
                 found.append(Candidate(url=url, published=when, found_in=base_url))
@@ -96,7 +85,7 @@ def parse_feed(content: bytes, base_url: str) -> list[Candidate]:
     found = []
     for entry in parsed.entries:
         link = entry.get("link") or entry.get("id")
-        url = _normal(str(link), base_url) if link else None
+        url = normalise_url(str(link), base_url) if link else None
         if not url:
             continue
         with warnings.catch_warnings():
@@ -138,7 +127,7 @@ def parse_sitemap(content: bytes, base_url: str) -> SitemapLinks:
             continue
         kind = etree.QName(element).localname
         loc = _text(element, "loc") or (element.text or "").strip()
-        url = _normal(loc, base_url) if loc else None
+        url = normalise_url(loc, base_url) if loc else None
         if not url:
             continue
         if kind == "sitemap":
@@ -158,7 +147,7 @@ def parse_robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
     for line in robots_txt.splitlines():
         key, _, value = line.partition(":")
         if key.strip().lower() == "sitemap" and value.strip():
-            url = _normal(value.strip(), base_url)
+            url = normalise_url(value.strip(), base_url)
             if url:
                 found.append(url)
     return found
@@ -169,7 +158,7 @@ def parse_url_list(text: str, base_url: str | None = None) -> list[Candidate]:
     found = []
     for line in text.splitlines():
         match = _URL_LIST_LINE.match(line)
-        url = _normal(match[1]) if match else None
+        url = normalise_url(match[1]) if match else None
         if url:
             found.append(Candidate(url=url, found_in=base_url or ""))
     return found
