@@ -21,10 +21,9 @@ import polars as pl
 from tasks.fetch import FetchResult
 from tasks.lake import write_part
 from tasks.records import RawPage, Reject
-from tasks.tables import PARTITION
+from tasks.tables import PARTITION, RAW
 
 __all__ = [
-    "RAW",
     "fetch_state",
     "item_from_raw",
     "page_from_raw",
@@ -32,22 +31,6 @@ __all__ = [
     "raw_items",
     "stage_raw",
 ]
-
-_TS = pl.Datetime("us", "UTC")
-RAW = pl.Schema(
-    {
-        "url": pl.String(),
-        "final_url": pl.String(),
-        "status": pl.Int32(),
-        "headers": pl.String(),
-        "redirects": pl.List(pl.String()),
-        "body": pl.Binary(),
-        "error": pl.String(),
-        "transient": pl.Boolean(),
-        "fetched_at": _TS,
-        "run_id": pl.String(),
-    }
-)
 
 
 def raw_frame(results: Iterable[FetchResult], *, run_id: str) -> pl.DataFrame:

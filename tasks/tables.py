@@ -22,6 +22,7 @@ __all__ = [
     "CHILDREN",
     "ENTITIES",
     "QUOTES",
+    "RAW",
     "KEYS",
     "PARTITION",
     "REJECTS",
@@ -106,6 +107,22 @@ QUOTES = pl.Schema(
         "end_char": pl.Int32(),
         "paragraph": pl.Int32(),
         "confidence": pl.Float64(),
+    }
+)
+
+# The raw zone (tasks/raw.py): one row per fetch, append-only, not a TableName of the commit.
+RAW = pl.Schema(
+    {
+        "url": pl.String(),
+        "final_url": pl.String(),
+        "status": pl.Int32(),
+        "headers": pl.String(),
+        "redirects": pl.List(pl.String()),
+        "body": pl.Binary(),
+        "error": pl.String(),
+        "transient": pl.Boolean(),
+        "fetched_at": _TS,
+        "run_id": pl.String(),
     }
 )
 
