@@ -36,6 +36,7 @@ from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
 from tasks.sources import Outlet, is_web_input, load_sources
+from tasks.store import Lake
 from tasks.tables import CHILDREN
 from tasks.web import WebStats, web_pages
 
@@ -147,8 +148,8 @@ def ingest(
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])
     outlets = _web_outlets([i for i in inputs if is_web_input(i)], sources)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    lake_path = Path(settings.lake)
-    summary = RunSummary(run_id=run_id, lake=str(lake_path))
+    lake_path = Lake.of(settings.lake)
+    summary = RunSummary(run_id=run_id, lake=lake_path.url)
     totals = BatchResult()
     inflight_cap = settings.run.worker_count * settings.run.inflight_per_worker
     bar, bar_task = _progress(progress, len(files))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -22,6 +21,7 @@ from tasks.lake import stage_frame
 from tasks.quotes import quote_rows
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import Settings
+from tasks.store import Lake
 from tasks.tables import articles_frame, child_frame, rejects_frame
 
 __all__ = ["BatchResult", "process_batch", "process_page"]
@@ -109,7 +109,7 @@ def process_batch(
             failed.append(outcome)
     result.articles = len(articles)
     result.rejects.update(r.stage for r in failed)
-    lake = Path(settings.lake)
+    lake = Lake.of(settings.lake)
     frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
     stage_frame(lake, run_id, "articles", batch, frame)

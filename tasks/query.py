@@ -7,13 +7,13 @@ fresh lake answers with no rows rather than an error.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from tasks.errors import NewslakeError
+from tasks.store import LakeLike, as_lake
 from tasks.tables import PARTITION, SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
@@ -45,18 +45,24 @@ def _duck_type(dtype: Any) -> str:
     return _DUCK_TYPES[dtype.base_type()]
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def _quote(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
 
 
-def connect(lake: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with a view per lake table."""
+def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a view per lake table.
+
+    A lake on an object store is read through its fsspec filesystem, registered with DuckDB, so
+    DuckDB needs no extension download (httpfs) and uses the same credentials as the pipeline.
+    """
+    lake = as_lake(lake)
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    if not lake.local:
+        con.register_filesystem(lake.fs)
     for table, schema in SCHEMAS.items():
-        root = lake / table
-        if any(root.glob(f"{PARTITION}=*/*.parquet")):
-            pattern = _quote(root / "**" / "*.parquet")
+        if lake.partition_files(table):
+            pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
             con.execute(
                 f"CREATE VIEW {table} AS SELECT * FROM read_parquet({pattern}, "
                 f"hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}})"
@@ -70,7 +76,7 @@ def connect(lake: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_query(lake: Path, sql: str) -> pl.DataFrame:
+def run_query(lake: LakeLike, sql: str) -> pl.DataFrame:
     """Run one SQL statement against the lake's views and return its result as a polars frame."""
     con = connect(lake)
     try:

@@ -14,13 +14,13 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from email.message import Message
-from pathlib import Path
 
 import polars as pl
 
 from tasks.fetch import FetchResult
 from tasks.lake import write_part
 from tasks.records import RawPage, Reject
+from tasks.store import LakeLike, as_lake
 from tasks.tables import PARTITION, RAW
 
 __all__ = [
@@ -54,25 +54,19 @@ def raw_frame(results: Iterable[FetchResult], *, run_id: str) -> pl.DataFrame:
     return frame.with_columns(pl.col("fetched_at").dt.date().alias(PARTITION))
 
 
-def stage_raw(lake: Path, run_id: str, chunk: int, results: list[FetchResult]) -> None:
+def stage_raw(lake: LakeLike, run_id: str, chunk: int, results: list[FetchResult]) -> None:
     """Append a chunk of fetch results to the raw zone, one atomic file per fetch day."""
     frame = raw_frame(results, run_id=run_id)
     for (day,), part in frame.partition_by(PARTITION, as_dict=True).items():
         write_part(lake, "raw", day, f"part-{run_id}-{chunk:05d}.parquet", part.drop(PARTITION))
 
 
-def _scan(lake: Path) -> pl.LazyFrame | None:
-    root = lake / "raw"
-    if not any(root.glob(f"{PARTITION}=*/*.parquet")):
-        return None
-    return pl.scan_parquet(root, hive_partitioning=True, hive_schema={PARTITION: pl.Date()})
-
-
-def fetch_state(lake: Path) -> pl.DataFrame:
+def fetch_state(lake: LakeLike) -> pl.DataFrame:
     """The latest fetch of every URL in the raw zone: url, status, error, transient, ETag and
     Last-Modified of its last successful fetch."""
-    scan = _scan(lake)
-    if scan is None:
+    lake = as_lake(lake)
+    files = lake.partition_files("raw")
+    if not files:
         return pl.DataFrame(
             schema={
                 "url": pl.String(),
@@ -83,7 +77,7 @@ def fetch_state(lake: Path) -> pl.DataFrame:
             }
         )
     latest = (
-        scan.select("url", "status", "transient", "headers", "fetched_at")
+        lake.read(files, ["url", "status", "transient", "headers", "fetched_at"])
         .sort("fetched_at")
         .group_by("url")
         .last()
@@ -92,18 +86,32 @@ def fetch_state(lake: Path) -> pl.DataFrame:
         pl.col("headers").str.json_path_match("$.etag").alias("etag"),
         pl.col("headers").str.json_path_match("$.last-modified").alias("last_modified"),
     )
-    return validators.select("url", "status", "transient", "etag", "last_modified").collect()
+    return validators.select("url", "status", "transient", "etag", "last_modified")
 
 
-def raw_items(lake: Path, urls: Iterable[str]) -> list[RawPage | Reject]:
+def raw_items(lake: LakeLike, urls: Iterable[str]) -> list[RawPage | Reject]:
     """The latest fetch of each URL from the raw zone: its page to extract again (no network
-    needed), or the reject its failed fetch earned."""
-    scan = _scan(lake)
-    wanted = list(urls)
-    if scan is None or not wanted:
+    needed), or the reject its failed fetch earned. Only the files that hold a wanted URL are
+    read whole, so bodies of the rest of the raw zone stay on disk."""
+    lake = as_lake(lake)
+    wanted = pl.Series(list(urls), dtype=pl.String).unique()
+    if wanted.is_empty():
         return []
-    rows = scan.filter(pl.col("url").is_in(wanted)).sort("fetched_at").group_by("url").last()
-    return [item_from_raw(row) for row in rows.collect().iter_rows(named=True)]
+    holding = [
+        path
+        for path in lake.partition_files("raw")
+        if lake.read([path], ["url"])["url"].is_in(wanted.implode()).any()
+    ]
+    if not holding:
+        return []
+    rows = (
+        lake.read(holding)
+        .filter(pl.col("url").is_in(wanted.implode()))
+        .sort("fetched_at")
+        .group_by("url", maintain_order=True)
+        .last()
+    )
+    return [item_from_raw(row) for row in rows.iter_rows(named=True)]
 
 
 def item_from_raw(row: dict[str, object]) -> RawPage | Reject:

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 from prefect import task
@@ -26,6 +25,7 @@ from tasks.raw import fetch_state, item_from_raw, raw_frame, raw_items, stage_ra
 from tasks.records import RawPage, Reject
 from tasks.settings import FetchOptions, Settings
 from tasks.sources import Outlet
+from tasks.store import Lake
 
 __all__ = ["WebStats", "discover_candidates", "fetch_chunk", "web_pages"]
 
@@ -97,7 +97,7 @@ def web_pages(
     until: date | None = None,
 ) -> Iterator[RawPage | Reject]:
     """Discover, then yield pages left in the raw zone and freshly fetched pages (or rejects)."""
-    lake = Path(settings.lake)
+    lake = Lake.of(settings.lake)
     max_bytes = settings.limits.max_page_bytes
     found = discover_candidates(outlets, settings.fetch, max_bytes, since, until)
     stats.candidates = len(found.candidates)

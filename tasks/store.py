@@ -1,0 +1,177 @@
+"""Where the lake lives: a local directory or any fsspec URL (`s3://`, `gs://`, `abfs://`, …).
+
+Everything the lake does to storage goes through `Lake`, so the same flows write to a laptop's
+disk or to object storage. Credentials and endpoints come from the store's usual environment
+(`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `GOOGLE_APPLICATION_CREDENTIALS`, …), never from
+newslake's config, so they are never printed with it.
+
+Atomic writes: a file is written under a temporary name, then moved into place. On a local disk
+the move is `os.replace` (atomic on one filesystem); on an object store it is a server-side copy,
+and an object store shows a reader the old object or the new one, never a part of either.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import polars as pl
+from fsspec.implementations.local import LocalFileSystem
+
+from tasks.errors import NewslakeError
+from tasks.tables import PARTITION
+
+__all__ = ["Lake", "LakeBusyError", "LakeLike", "as_lake"]
+
+
+class LakeBusyError(NewslakeError):
+    """Another run holds the lake's lock."""
+
+    def __init__(self, lake: str, hint: str = "") -> None:
+        self.lake = lake
+        super().__init__(
+            f"another newslake run is writing to {lake!r}; try again when it ends{hint}"
+        )
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake root on some filesystem. Picklable, so worker processes and Dask workers get one."""
+
+    url: str
+    fs: Any = field(compare=False, repr=False)
+    root: str = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, url: str | Path) -> Lake:
+        """The lake at a local path or an fsspec URL."""
+        text = str(url)
+        fs, root = fsspec.core.url_to_fs(text)
+        if isinstance(fs, LocalFileSystem):
+            root = str(Path(root).resolve())
+        return cls(url=text, fs=fs, root=root.rstrip("/"))
+
+    @property
+    def local(self) -> bool:
+        """True for a directory on this machine's filesystem."""
+        return isinstance(self.fs, LocalFileSystem)
+
+    def path(self, *parts: str) -> str:
+        """A path under the root, in the filesystem's own spelling (no protocol)."""
+        return "/".join([self.root, *parts])
+
+    def uri(self, *parts: str) -> str:
+        """A path under the root with its protocol, as DuckDB and users write it."""
+        return self.fs.unstrip_protocol(self.path(*parts)) if not self.local else self.path(*parts)
+
+    def partition_files(self, table: str) -> list[str]:
+        """Every Parquet file of a hive-partitioned table, sorted."""
+        self.fs.invalidate_cache()  # other processes (workers) write here too
+        return sorted(self.fs.glob(self.path(table, f"{PARTITION}=*", "*.parquet")))
+
+    def files(self, folder: str) -> list[str]:
+        """Parquet files directly in a folder (a full path, e.g. a staging folder), sorted."""
+        self.fs.invalidate_cache()
+        return sorted(self.fs.glob(f"{folder}/*.parquet"))
+
+    def exists(self, path: str) -> bool:
+        """Whether a file exists."""
+        return bool(self.fs.exists(path))
+
+    def read(
+        self, paths: Sequence[str], columns: Sequence[str] | None = None, *, hive: bool = False
+    ) -> pl.DataFrame:
+        """Read Parquet files into one frame; with `hive`, add the partition day from the path."""
+        frames = []
+        for path in paths:
+            source: Any = path if self.local else self.fs.open(path, "rb")
+            try:
+                frame = pl.read_parquet(
+                    source, columns=list(columns) if columns else None, hive_partitioning=False
+                )
+            finally:
+                if not self.local:
+                    source.close()
+            if hive:
+                day = date.fromisoformat(path.rsplit(f"{PARTITION}=", 1)[1].split("/", 1)[0])
+                frame = frame.with_columns(pl.lit(day).alias(PARTITION))
+            frames.append(frame)
+        return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+    def write(self, frame: pl.DataFrame, path: str) -> None:
+        """Write `frame` to `path` atomically: a temporary file first, then a move into place."""
+        tmp = self.path("_staging", "tmp", f"{uuid.uuid4().hex}.parquet.tmp")
+        if self.local:
+            Path(tmp).parent.mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            with Path(tmp).open("rb") as fh:
+                os.fsync(fh.fileno())
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(tmp).replace(path)
+            return
+        with self.fs.open(tmp, "wb") as fh:
+            frame.write_parquet(fh, compression="zstd", statistics=True)
+        self.fs.mv(tmp, path)
+
+    def remove(self, path: str) -> None:
+        """Remove one file, and its partition folder when it was the last file there."""
+        if self.fs.exists(path):
+            self.fs.rm(path)
+        if self.local:
+            parent = Path(path).parent
+            if parent.exists() and not any(parent.iterdir()):
+                parent.rmdir()
+
+    def remove_tree(self, path: str) -> None:
+        """Remove a folder and everything under it, if it exists."""
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the lake's writer lock, or raise LakeBusyError at once.
+
+        A local lake uses `flock`, which the kernel releases when the process dies. An object
+        store has no such lock: the lock is an object created only if absent (a conditional
+        write), removed at the end; a run killed on an object store leaves it, and the error
+        message says which object to remove.
+        """
+        if self.local:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+            with Path(self.path("_lock")).open("a") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError as exc:
+                    raise LakeBusyError(self.url) from exc
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+            return
+        key = self.path("_lock")
+        try:
+            with self.fs.open(key, "xb") as fh:
+                fh.write(f"{os.getpid()} {datetime.now(UTC).isoformat()}\n".encode())
+        except (FileExistsError, OSError) as exc:
+            hint = f" (if no run is, remove {self.fs.unstrip_protocol(key)})"
+            raise LakeBusyError(self.url, hint) from exc
+        try:
+            yield
+        finally:
+            self.fs.rm(key)
+
+
+LakeLike = Lake | str | Path
+
+
+def as_lake(lake: LakeLike) -> Lake:
+    """A `Lake` from a Lake, a local path or a URL."""
+    return lake if isinstance(lake, Lake) else Lake.of(lake)
