@@ -9,86 +9,29 @@ number of batches is in flight at once, so memory does not grow with the size of
 from __future__ import annotations
 
 import time
-import uuid
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from itertools import chain
 from pathlib import Path
 
 from prefect import flow
-from prefect.futures import PrefectFuture, as_completed
 from rich.progress import Progress, TaskID
 
-from tasks.batch import BatchResult, process_batch
+from flows.pipeline import commit_run, new_run_id, process_items
+from flows.report import RunSummary, publish
+from tasks.batch import BatchResult
 from tasks.errors import InputNotFoundError
 from tasks.feeds import parse_url_list
-from tasks.lake import (
-    CommitStats,
-    commit_children,
-    commit_table,
-    drop_staging,
-    lake_lock,
-    staged_sources,
-)
+from tasks.lake import lake_lock
 from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
 from tasks.sources import Outlet, is_web_input, load_sources
 from tasks.store import Lake
-from tasks.tables import CHILDREN
-from tasks.web import WebStats, web_pages
+from tasks.web import web_pages
 
 __all__ = ["RunSummary", "ingest"]
-
-
-@dataclass(kw_only=True)
-class RunSummary:
-    """What one run did: the page accounting users check (pages = articles + rejects + dups)."""
-
-    run_id: str
-    lake: str
-    pages: int = 0
-    articles: int = 0
-    rejects: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0
-    tables: dict[str, CommitStats] = field(default_factory=dict)
-    domains: Counter[str] = field(default_factory=Counter)
-    words: int = 0
-    seconds: float = 0.0
-    web: WebStats = field(default_factory=WebStats)
-    entities: int = 0
-    quotes: int = 0
-    no_model: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def rejected(self) -> int:
-        """Distinct pages that produced no article, over all stages."""
-        return sum(self.rejects.values()) - self.tables["rejects"].duplicates
-
-
-def _batches(
-    items: Iterable[RawPage | Reject], settings: Settings
-) -> Iterator[tuple[list[RawPage], list[Reject]]]:
-    """Cut the stream of pages into batches bounded both in pages and in bytes."""
-    pages: list[RawPage] = []
-    rejects: list[Reject] = []
-    size = 0
-    for item in items:
-        if isinstance(item, Reject):
-            rejects.append(item)
-        else:
-            pages.append(item)
-            size += len(item.body) + len(item.pre_extracted.text if item.pre_extracted else "")
-        if (
-            len(pages) + len(rejects) >= settings.run.batch_pages
-            or size >= settings.run.batch_bytes
-        ):
-            yield pages, rejects
-            pages, rejects, size = [], [], 0
-    if pages or rejects:
-        yield pages, rejects
 
 
 def _progress(enabled: bool, total_files: int) -> tuple[Progress | None, TaskID]:
@@ -147,55 +90,27 @@ def ingest(
     started = time.perf_counter()
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])
     outlets = _web_outlets([i for i in inputs if is_web_input(i)], sources)
-    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    lake_path = Lake.of(settings.lake)
-    summary = RunSummary(run_id=run_id, lake=lake_path.url)
-    totals = BatchResult()
-    inflight_cap = settings.run.worker_count * settings.run.inflight_per_worker
+    run_id = new_run_id()
+    store = Lake.of(settings.lake)
+    summary = RunSummary(run_id=run_id, lake=store.url)
     bar, bar_task = _progress(progress, len(files))
-    with lake_lock(lake_path):
-        inflight: list[PrefectFuture[BatchResult]] = []
 
-        def collect(future: PrefectFuture[BatchResult]) -> None:
-            result = future.result()
-            inflight.remove(future)
-            totals.add(result)
-            if bar is not None:
-                bar.update(bar_task, advance=result.pages, description=f"{totals.pages} pages")
+    def advance(totals: BatchResult) -> None:
+        if bar is not None:
+            bar.update(bar_task, completed=totals.pages, description=f"{totals.pages} pages")
 
+    with lake_lock(store):
         items: Iterable[RawPage | Reject] = iter_pages(files, settings.limits)
         if outlets:
             web = web_pages(
                 outlets, settings, run_id, summary.web, refresh=refresh, since=since, until=until
             )
             items = chain(items, web)
-        for number, (pages, rejects) in enumerate(_batches(items, settings)):
-            if len(inflight) >= inflight_cap:
-                collect(next(as_completed(inflight)))
-            inflight.append(
-                process_batch.submit(pages, rejects, settings=settings, run_id=run_id, batch=number)
-            )
-        for future in as_completed(list(inflight)):
-            collect(future)
+        totals = process_items(items, settings, run_id, advance)
         if bar is not None:
             bar.stop()
-        summary.tables["articles"] = commit_table(lake_path, run_id, "articles")
-        # A page that is an article now leaves the rejects an earlier run gave it.
-        resolved = staged_sources(lake_path, run_id, "articles")
-        summary.tables["rejects"] = commit_table(lake_path, run_id, "rejects", resolved)
-        for child in CHILDREN:
-            summary.tables[child] = commit_children(lake_path, run_id, child)
-        drop_staging(lake_path, run_id)
-    summary.pages = totals.pages
-    summary.articles = totals.articles - summary.tables["articles"].duplicates
-    summary.rejects = totals.rejects
-    summary.duplicates = (
-        summary.tables["articles"].duplicates + summary.tables["rejects"].duplicates
-    )
-    summary.domains = totals.domains
-    summary.words = totals.words
-    summary.entities = totals.entities
-    summary.quotes = totals.quotes
-    summary.no_model = totals.no_model
+        tables = commit_run(store, run_id)
+    summary.absorb(totals, tables)
     summary.seconds = time.perf_counter() - started
+    publish(summary, store)
     return summary

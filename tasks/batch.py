@@ -8,7 +8,9 @@ that article texts never travel back to the flow's process; only counts do.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -20,11 +22,11 @@ from tasks.extract import article_from_html, article_from_text
 from tasks.lake import stage_frame
 from tasks.quotes import quote_rows
 from tasks.records import Article, RawPage, Reject
-from tasks.settings import Settings
+from tasks.settings import RunOptions, Settings
 from tasks.store import Lake
 from tasks.tables import articles_frame, child_frame, rejects_frame
 
-__all__ = ["BatchResult", "process_batch", "process_page"]
+__all__ = ["BatchResult", "batches", "process_batch", "process_page"]
 
 
 @dataclass(kw_only=True)
@@ -39,6 +41,8 @@ class BatchResult:
     entities: int = 0
     quotes: int = 0
     no_model: Counter[str] = field(default_factory=Counter)
+    # (domain, measure) -> count, measure in pages/articles/rejects/entities/quotes: run reports.
+    by_domain: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, other: BatchResult) -> None:
         """Fold another batch's counts into this one."""
@@ -50,6 +54,32 @@ class BatchResult:
         self.entities += other.entities
         self.quotes += other.quotes
         self.no_model.update(other.no_model)
+        self.by_domain.update(other.by_domain)
+
+
+def _domain(url: str | None) -> str:
+    host = urlsplit(url or "").hostname or "(none)"
+    return host.removeprefix("www.")
+
+
+def batches(
+    items: Iterable[RawPage | Reject], run: RunOptions
+) -> Iterator[tuple[list[RawPage], list[Reject]]]:
+    """Cut a stream of pages into batches bounded both in pages and in bytes."""
+    pages: list[RawPage] = []
+    rejects: list[Reject] = []
+    size = 0
+    for item in items:
+        if isinstance(item, Reject):
+            rejects.append(item)
+        else:
+            pages.append(item)
+            size += len(item.body) + len(item.pre_extracted.text if item.pre_extracted else "")
+        if len(pages) + len(rejects) >= run.batch_pages or size >= run.batch_bytes:
+            yield pages, rejects
+            pages, rejects, size = [], [], 0
+    if pages or rejects:
+        yield pages, rejects
 
 
 def process_page(page: RawPage, settings: Settings, run_id: str) -> Article | Reject:
@@ -109,6 +139,12 @@ def process_batch(
             failed.append(outcome)
     result.articles = len(articles)
     result.rejects.update(r.stage for r in failed)
+    for article in articles:
+        result.by_domain[(_domain(article.url), "pages")] += 1
+        result.by_domain[(_domain(article.url), "articles")] += 1
+    for reject in failed:
+        result.by_domain[(_domain(reject.url), "pages")] += 1
+        result.by_domain[(_domain(reject.url), "rejects")] += 1
     lake = Lake.of(settings.lake)
     frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
@@ -158,9 +194,10 @@ def _children(
             {"article_id": article.article_id, **entities_of(e, len(article.text))} for e in found
         ]
         english = (article.language or "").startswith("en")
-        quote_rows_ += quote_rows(
-            article.article_id, article.text, found, attribute_speakers=english
-        )
+        quoted = quote_rows(article.article_id, article.text, found, attribute_speakers=english)
+        quote_rows_ += quoted
+        result.by_domain[(_domain(article.url), "entities")] += len(found)
+        result.by_domain[(_domain(article.url), "quotes")] += len(quoted)
     result.entities += len(entity_rows)
     result.quotes += len(quote_rows_)
     return entity_rows, quote_rows_

@@ -14,7 +14,7 @@ import polars as pl
 
 from tasks.errors import NewslakeError
 from tasks.store import LakeLike, as_lake
-from tasks.tables import PARTITION, SCHEMAS
+from tasks.tables import PARTITION, RUNS, SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
 
@@ -60,7 +60,8 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     if not lake.local:
         con.register_filesystem(lake.fs)
-    for table, schema in SCHEMAS.items():
+    views: dict[str, pl.Schema] = {**SCHEMAS, "runs": RUNS}
+    for table, schema in views.items():
         if lake.partition_files(table):
             pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
             con.execute(

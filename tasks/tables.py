@@ -26,6 +26,7 @@ __all__ = [
     "KEYS",
     "PARTITION",
     "REJECTS",
+    "RUNS",
     "SCHEMAS",
     "CONTENT",
     "TABLES",
@@ -123,6 +124,26 @@ RAW = pl.Schema(
         "transient": pl.Boolean(),
         "fetched_at": _TS,
         "run_id": pl.String(),
+    }
+)
+
+# The run log (tasks/runlog.py): one row per flow run, append-only, read by `newslake runs`.
+RUNS = pl.Schema(
+    {
+        "run_id": pl.String(),
+        "flow": pl.String(),
+        "state": pl.String(),
+        "started_at": _TS,
+        "seconds": pl.Float64(),
+        "pages": pl.Int64(),
+        "articles": pl.Int64(),
+        "rejects": pl.Int64(),
+        "duplicates": pl.Int64(),
+        "entities": pl.Int64(),
+        "quotes": pl.Int64(),
+        "partitions": pl.Int64(),
+        "rejects_by_stage": pl.String(),
+        "message": pl.String(),
     }
 )
 

@@ -1,0 +1,72 @@
+"""Steps every flow shares: spread batches over the workers, then commit the run's staging.
+
+`ingest`, `backfill` and `reprocess` differ in where their pages come from; once they have a
+stream of pages they all process it with `process_items` and make it visible with `commit_run`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from prefect.futures import PrefectFuture, as_completed
+
+from tasks.batch import BatchResult, batches, process_batch
+from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
+from tasks.records import RawPage, Reject
+from tasks.settings import Settings
+from tasks.store import Lake
+from tasks.tables import CHILDREN
+
+__all__ = ["commit_run", "new_run_id", "process_items"]
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time and never repeats."""
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def process_items(
+    items: Iterable[RawPage | Reject],
+    settings: Settings,
+    run_id: str,
+    on_batch: Callable[[BatchResult], None] | None = None,
+) -> BatchResult:
+    """Submit the stream's batches to the flow's task runner, a bounded number at a time.
+
+    Each batch stages its own rows; only counts come back. At most `workers x
+    inflight_per_worker` batches are in flight, so memory does not grow with the input.
+    """
+    totals = BatchResult()
+    inflight: list[PrefectFuture[BatchResult]] = []
+    cap = settings.run.worker_count * settings.run.inflight_per_worker
+
+    def collect(future: PrefectFuture[BatchResult]) -> None:
+        result = future.result()
+        inflight.remove(future)
+        totals.add(result)
+        if on_batch is not None:
+            on_batch(totals)
+
+    for number, (pages, rejects) in enumerate(batches(items, settings.run)):
+        if len(inflight) >= cap:
+            collect(next(as_completed(inflight)))
+        inflight.append(
+            process_batch.submit(pages, rejects, settings=settings, run_id=run_id, batch=number)
+        )
+    for future in as_completed(list(inflight)):
+        collect(future)
+    return totals
+
+
+def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:
+    """Merge everything the run staged into the lake's tables, then drop its staging."""
+    tables = {"articles": commit_table(lake, run_id, "articles")}
+    # A page that is an article now leaves the rejects an earlier run gave it.
+    resolved = staged_sources(lake, run_id, "articles")
+    tables["rejects"] = commit_table(lake, run_id, "rejects", resolved)
+    for child in CHILDREN:
+        tables[child] = commit_children(lake, run_id, child)
+    drop_staging(lake, run_id)
+    return tables

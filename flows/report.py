@@ -1,0 +1,132 @@
+"""What a run did, for the terminal, the Prefect UI and the lake's run log.
+
+Every flow ends by publishing its `RunSummary`: a table artifact (per domain: pages, articles,
+rejects, entities, quotes) and a markdown summary on the flow run, so the Prefect UI shows what
+each run did, and one row in the lake's run log (`newslake runs`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from tasks.batch import BatchResult
+from tasks.lake import CommitStats
+from tasks.runlog import record_run
+from tasks.store import Lake
+from tasks.web import WebStats
+
+__all__ = ["RunSummary", "publish"]
+
+_MEASURES = ("pages", "articles", "rejects", "entities", "quotes")
+
+
+@dataclass(kw_only=True)
+class RunSummary:
+    """What one run did: the page accounting users check (pages = articles + rejects + dups)."""
+
+    run_id: str
+    lake: str
+    flow: str = "ingest"
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    pages: int = 0
+    articles: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    tables: dict[str, CommitStats] = field(default_factory=dict)
+    domains: Counter[str] = field(default_factory=Counter)
+    by_domain: Counter[tuple[str, str]] = field(default_factory=Counter)
+    words: int = 0
+    seconds: float = 0.0
+    web: WebStats = field(default_factory=WebStats)
+    entities: int = 0
+    quotes: int = 0
+    no_model: Counter[str] = field(default_factory=Counter)
+    failed_days: dict[date, str] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        """Distinct pages that produced no article, over all stages."""
+        stats = self.tables.get("rejects", CommitStats())
+        return sum(self.rejects.values()) - stats.duplicates
+
+    def absorb(self, totals: BatchResult, tables: dict[str, CommitStats]) -> None:
+        """Take the batches' counts and the commit's statistics into the summary."""
+        self.tables = tables
+        articles = tables.get("articles", CommitStats())
+        rejects = tables.get("rejects", CommitStats())
+        self.pages = totals.pages
+        self.articles = totals.articles - articles.duplicates
+        self.rejects = totals.rejects
+        self.duplicates = articles.duplicates + rejects.duplicates
+        self.domains = totals.domains
+        self.by_domain = totals.by_domain
+        self.words = totals.words
+        self.entities = totals.entities
+        self.quotes = totals.quotes
+        self.no_model = totals.no_model
+
+    @property
+    def state(self) -> str:
+        """ "completed", or "failed" when a part of the run (a backfill day) failed."""
+        return "failed" if self.failed_days else "completed"
+
+    def domain_rows(self) -> list[dict[str, object]]:
+        """One row per domain with its counts, busiest first."""
+        domains = Counter[str]()
+        for (domain, measure), n in self.by_domain.items():
+            if measure == "pages":
+                domains[domain] += n
+        return [
+            {"domain": d, **{m: self.by_domain[(d, m)] for m in _MEASURES}}
+            for d, _ in domains.most_common()
+        ]
+
+    def markdown(self) -> str:
+        """A few lines for the Prefect UI."""
+        stages = ", ".join(f"{s} {n}" for s, n in sorted(self.rejects.items())) or "none"
+        lines = [
+            f"# {self.flow} run `{self.run_id}`",
+            f"- lake: `{self.lake}`",
+            f"- pages read: {self.pages}",
+            f"- articles: {self.articles}",
+            f"- rejects: {self.rejected} ({stages})",
+            f"- duplicates skipped: {self.duplicates}",
+            f"- entities: {self.entities}, quotes: {self.quotes}",
+            f"- duration: {self.seconds:.1f} s",
+        ]
+        lines += [f"- **day {d} failed**: {why}" for d, why in sorted(self.failed_days.items())]
+        return "\n".join(lines) + "\n"
+
+
+def publish(summary: RunSummary, lake: Lake) -> None:
+    """Attach the run's report to its Prefect flow run and append it to the lake's run log."""
+    rows = summary.domain_rows()
+    key = f"{summary.flow}-report"
+    if rows:
+        create_table_artifact(rows, key=key, description=f"{summary.flow}: per-domain counts")
+    create_markdown_artifact(summary.markdown(), key=f"{key}-summary")
+    failed = "; ".join(f"{d}: {why}" for d, why in sorted(summary.failed_days.items()))
+    record_run(
+        lake,
+        {
+            "run_id": summary.run_id,
+            "flow": summary.flow,
+            "state": summary.state,
+            "started_at": summary.started_at,
+            "seconds": summary.seconds,
+            "pages": summary.pages,
+            "articles": summary.articles,
+            "rejects": summary.rejected,
+            "duplicates": summary.duplicates,
+            "entities": summary.entities,
+            "quotes": summary.quotes,
+            "partitions": sum(s.partitions for s in summary.tables.values()),
+            "rejects_by_stage": json.dumps(dict(sorted(summary.rejects.items()))),
+            "message": failed or None,
+        },
+    )
