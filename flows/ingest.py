@@ -13,21 +13,19 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from itertools import chain
-from pathlib import Path
 
 from prefect import flow
 from rich.progress import Progress, TaskID
 
 from flows.pipeline import commit_run, new_run_id, process_items
 from flows.report import RunSummary, publish
+from flows.runners import task_runner
 from tasks.batch import BatchResult
-from tasks.errors import InputNotFoundError
-from tasks.feeds import parse_url_list
 from tasks.lake import lake_lock
 from tasks.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
-from tasks.sources import Outlet, is_web_input, load_sources
+from tasks.sources import is_web_input, web_outlets
 from tasks.store import Lake
 from tasks.web import web_pages
 
@@ -42,21 +40,14 @@ def _progress(enabled: bool, total_files: int) -> tuple[Progress | None, TaskID]
     return bar, bar.add_task(f"ingesting {total_files} file(s)", total=None)
 
 
-def _web_outlets(web_inputs: list[str], sources: str | None) -> list[Outlet]:
-    """Outlets from the sources file plus one for the URLs and URL lists on the command line."""
-    outlets = load_sources(Path(sources)) if sources else []
-    lists = [Path(i) for i in web_inputs if not i.lower().startswith(("http://", "https://"))]
-    for path in lists:
-        if not path.is_file():
-            raise InputNotFoundError(str(path))
-    listed = tuple(c.url for path in lists for c in parse_url_list(path.read_text(), str(path)))
-    probe = tuple(i for i in web_inputs if i.lower().startswith(("http://", "https://")))
-    if listed or probe:
-        outlets.append(Outlet(name="command line", urls=listed, probe=probe))
-    return outlets
-
-
-@flow(name="ingest", log_prints=False, validate_parameters=False)
+# The task runner comes from config/newslake.toml's [run] (or NEWSLAKE_RUN_*): a deployment loads
+# this flow from its entrypoint, so the choice must be made where the flow is defined.
+@flow(
+    name="ingest",
+    log_prints=False,
+    validate_parameters=False,
+    task_runner=task_runner(load_settings().run),
+)
 def ingest(
     inputs: list[str],
     lake: str | None = None,
@@ -89,7 +80,7 @@ def ingest(
         settings = replace(settings, run=replace(settings.run, workers=workers))
     started = time.perf_counter()
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])
-    outlets = _web_outlets([i for i in inputs if is_web_input(i)], sources)
+    outlets = web_outlets([i for i in inputs if is_web_input(i)], sources)
     run_id = new_run_id()
     store = Lake.of(settings.lake)
     summary = RunSummary(run_id=run_id, lake=store.url)

@@ -9,17 +9,20 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from prefect.futures import PrefectFuture, as_completed
 
+from flows.report import RunSummary
 from tasks.batch import BatchResult, batches, process_batch
+from tasks.day import DayInputs, day_run_id, process_day
 from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings
 from tasks.store import Lake
 from tasks.tables import CHILDREN
 
-__all__ = ["commit_run", "new_run_id", "process_items"]
+__all__ = ["commit_run", "new_run_id", "process_items", "run_days"]
 
 
 def new_run_id() -> str:
@@ -70,3 +73,41 @@ def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:
         tables[child] = commit_children(lake, run_id, child)
     drop_staging(lake, run_id)
     return tables
+
+
+def run_days(
+    days: dict[date, DayInputs], settings: Settings, run_id: str, summary: RunSummary
+) -> BatchResult:
+    """Process each day as its own task (days run in parallel, a failed day retries alone),
+    then commit the days that succeeded, one after another. A day that still fails after its
+    retries is left out of the lake, its staging dropped, and named in `summary.failed_days`."""
+    lake = Lake.of(settings.lake)
+    futures = {
+        day: process_day.submit(day, inputs, settings=settings, run_id=run_id)
+        for day, inputs in sorted(days.items())
+    }
+    totals = BatchResult()
+    tables: dict[str, CommitStats] = {}
+    for day, future in futures.items():
+        rid = day_run_id(run_id, day)
+        future.wait()
+        state = future.state
+        if not state.is_completed():
+            summary.failed_days[day] = str(state.message or state.name)
+            drop_staging(lake, rid)
+            continue
+        totals.add(future.result())
+        for table, stats in commit_run(lake, rid).items():
+            tables[table] = _sum_stats(tables.get(table, CommitStats()), stats)
+    summary.tables = tables
+    return totals
+
+
+def _sum_stats(a: CommitStats, b: CommitStats) -> CommitStats:
+    return CommitStats(
+        new=a.new + b.new,
+        updated=a.updated + b.updated,
+        unchanged=a.unchanged + b.unchanged,
+        duplicates=a.duplicates + b.duplicates,
+        partitions=a.partitions + b.partitions,
+    )

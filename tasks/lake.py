@@ -153,7 +153,7 @@ def commit_table(
         existing = _read_partition(lake, path, table)
         incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
         before = existing.filter(pl.col(key).is_in(staged[key].implode()))
-        same = incoming.join(before, on=[key, content], how="semi")
+        same = incoming.join(before, on=[key, *content], how="semi")
         changed = incoming.join(same, on=key, how="anti")
         kept = existing.filter(~pl.col(key).is_in(changed[key].implode()))
         kept = kept.filter(

@@ -60,7 +60,8 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     if not lake.local:
         con.register_filesystem(lake.fs)
-    views: dict[str, pl.Schema] = {**SCHEMAS, "runs": RUNS}
+    views: dict[str, pl.Schema] = {table: schema for table, schema in SCHEMAS.items()}
+    views["runs"] = RUNS
     for table, schema in views.items():
         if lake.partition_files(table):
             pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))

@@ -19,6 +19,7 @@ __all__ = [
     "ExtractOptions",
     "FetchOptions",
     "Limits",
+    "RUNNERS",
     "RunOptions",
     "Settings",
     "load_settings",
@@ -27,6 +28,8 @@ __all__ = [
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 T = TypeVar("T")
+# Task runners a run can use: local worker processes, or a Dask cluster (flows/runners.py).
+RUNNERS = ("process", "dask")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +97,8 @@ class RunOptions:
     batch_bytes: int = 32 * 1024 * 1024
     inflight_per_worker: int = 2
     progress: bool = True
+    runner: str = "process"
+    dask_address: str = ""
 
     @property
     def worker_count(self) -> int:
@@ -182,9 +187,13 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     main = _read_toml(root / "newslake.toml")
     lake_table = main.get("lake", {})
     lake = os.environ.get("NEWSLAKE_LAKE_ROOT", lake_table.get("root", Settings().lake))
+    run = _section(RunOptions, "run", main.get("run", {}))
+    if run.runner not in RUNNERS:
+        msg = f"run.runner = {run.runner!r}: choose one of {', '.join(RUNNERS)}"
+        raise ConfigError(msg)
     return Settings(
         lake=str(lake),
-        run=_section(RunOptions, "run", main.get("run", {})),
+        run=run,
         limits=_section(Limits, "limits", main.get("limits", {})),
         extract=_section(ExtractOptions, "extract", _read_toml(root / "extract.toml")),
         fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),

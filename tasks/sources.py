@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import ConfigError
+from tasks.errors import ConfigError, InputNotFoundError
+from tasks.feeds import parse_url_list
 
-__all__ = ["Outlet", "is_web_input", "load_sources"]
+__all__ = ["Outlet", "is_web_input", "load_sources", "web_outlets"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,4 +84,18 @@ def load_sources(path: Path) -> list[Outlet]:
     if not outlets:
         msg = f"{path} defines no [[outlet]]"
         raise ConfigError(msg)
+    return outlets
+
+
+def web_outlets(web_inputs: list[str], sources: str | None) -> list[Outlet]:
+    """Outlets from the sources file plus one for the URLs and URL lists on the command line."""
+    outlets = load_sources(Path(sources)) if sources else []
+    lists = [Path(i) for i in web_inputs if not i.lower().startswith(("http://", "https://"))]
+    for path in lists:
+        if not path.is_file():
+            raise InputNotFoundError(str(path))
+    listed = tuple(c.url for path in lists for c in parse_url_list(path.read_text(), str(path)))
+    probe = tuple(i for i in web_inputs if i.lower().startswith(("http://", "https://")))
+    if listed or probe:
+        outlets.append(Outlet(name="command line", urls=listed, probe=probe))
     return outlets

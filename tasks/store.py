@@ -77,6 +77,11 @@ class Lake:
         self.fs.invalidate_cache()  # other processes (workers) write here too
         return sorted(self.fs.glob(self.path(table, f"{PARTITION}=*", "*.parquet")))
 
+    @staticmethod
+    def day_of(path: str) -> date:
+        """The partition day in a partition file's path."""
+        return date.fromisoformat(path.rsplit(f"{PARTITION}=", 1)[1].split("/", 1)[0])
+
     def files(self, folder: str) -> list[str]:
         """Parquet files directly in a folder (a full path, e.g. a staging folder), sorted."""
         self.fs.invalidate_cache()
@@ -101,8 +106,7 @@ class Lake:
                 if not self.local:
                     source.close()
             if hive:
-                day = date.fromisoformat(path.rsplit(f"{PARTITION}=", 1)[1].split("/", 1)[0])
-                frame = frame.with_columns(pl.lit(day).alias(PARTITION))
+                frame = frame.with_columns(pl.lit(self.day_of(path)).alias(PARTITION))
             frames.append(frame)
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 

@@ -164,10 +164,12 @@ KEYS: dict[TableName, str] = {
     "quotes": "quote_id",
 }
 # Columns that say whether a re-ingested row changed; an unchanged row keeps its old run_id.
-CONTENT: dict[TableName, str] = {
-    "articles": "content_hash",
-    "rejects": "reason",
-    "entities": "name",
+CONTENT: dict[TableName, tuple[str, ...]] = {
+    # A new extractor version replaces the row even when the text came out the same, so each
+    # row's extractor_version says which code produced it.
+    "articles": ("content_hash", "extractor_version"),
+    "rejects": ("reason",),
+    "entities": ("name",),
 }
 
 

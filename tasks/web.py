@@ -27,7 +27,7 @@ from tasks.settings import FetchOptions, Settings
 from tasks.sources import Outlet
 from tasks.store import Lake
 
-__all__ = ["WebStats", "discover_candidates", "fetch_chunk", "web_pages"]
+__all__ = ["WebStats", "discover_candidates", "fetch_chunk", "fetch_missing", "web_pages"]
 
 _CHUNK = 256
 
@@ -86,6 +86,30 @@ def _final(state: pl.DataFrame) -> set[str]:
     return set(settled["url"].to_list())
 
 
+def _fetch_into_raw(
+    lake: Lake,
+    todo: list[str],
+    settings: Settings,
+    run_id: str,
+    stats: WebStats,
+    validators: dict[str, tuple[str | None, str | None]],
+) -> Iterator[RawPage | Reject]:
+    """Fetch `todo` a chunk at a time, keep each chunk in the raw zone, then yield its pages."""
+    max_bytes = settings.limits.max_page_bytes
+    for chunk, start in enumerate(range(0, len(todo), _CHUNK)):
+        results = fetch_chunk(
+            todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
+        )
+        stage_raw(lake, run_id, chunk, results)
+        rows = raw_frame(results, run_id=run_id).iter_rows(named=True)
+        for result, row in zip(results, rows, strict=True):
+            if result.not_modified:
+                stats.count(result.host, "not modified")
+                continue
+            stats.count(result.host, "fetched" if result.ok else "failed")
+            yield item_from_raw(row)
+
+
 def web_pages(
     outlets: list[Outlet],
     settings: Settings,
@@ -98,8 +122,9 @@ def web_pages(
 ) -> Iterator[RawPage | Reject]:
     """Discover, then yield pages left in the raw zone and freshly fetched pages (or rejects)."""
     lake = Lake.of(settings.lake)
-    max_bytes = settings.limits.max_page_bytes
-    found = discover_candidates(outlets, settings.fetch, max_bytes, since, until)
+    found = discover_candidates(
+        outlets, settings.fetch, settings.limits.max_page_bytes, since, until
+    )
     stats.candidates = len(found.candidates)
     stats.discovery_failures = found.failures
     state = fetch_state(lake)
@@ -116,15 +141,14 @@ def web_pages(
     if refresh:
         for row in state.filter(pl.col("url").is_in(todo)).iter_rows(named=True):
             validators[row["url"]] = (row["etag"], row["last_modified"])
-    for chunk, start in enumerate(range(0, len(todo), _CHUNK)):
-        results = fetch_chunk(
-            todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
-        )
-        stage_raw(lake, run_id, chunk, results)
-        rows = raw_frame(results, run_id=run_id).iter_rows(named=True)
-        for result, row in zip(results, rows, strict=True):
-            if result.not_modified:
-                stats.count(result.host, "not modified")
-                continue
-            stats.count(result.host, "fetched" if result.ok else "failed")
-            yield item_from_raw(row)
+    yield from _fetch_into_raw(lake, todo, settings, run_id, stats, validators)
+
+
+def fetch_missing(urls: list[str], settings: Settings, run_id: str, stats: WebStats) -> None:
+    """Fetch into the raw zone the URLs it has no settled fetch of (a backfill's first step)."""
+    lake = Lake.of(settings.lake)
+    fetched = _final(fetch_state(lake))
+    todo = [u for u in urls if u not in fetched]
+    stats.skipped = len(urls) - len(todo)
+    for _ in _fetch_into_raw(lake, todo, settings, run_id, stats, {}):
+        pass

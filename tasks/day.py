@@ -1,0 +1,58 @@
+"""One day of a backfill or a reprocess: its pages from the raw zone and dated files, processed.
+
+A day is the unit that runs in parallel and is retried alone: if a worker dies or storage
+fails, the day's task runs again from its inputs, which are already on disk (the raw zone and
+the files), and stages its rows again under the same names, so a retry never doubles a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import chain
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.batch import BatchResult, batches, process_batch
+from tasks.lake import drop_staging
+from tasks.load import iter_pages
+from tasks.raw import raw_items
+from tasks.settings import Settings
+from tasks.store import Lake
+
+__all__ = ["DayInputs", "day_run_id", "process_day"]
+
+
+@dataclass(kw_only=True)
+class DayInputs:
+    """What one day is made of: URLs whose pages are in the raw zone, and local files."""
+
+    urls: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def day_run_id(run_id: str, day: date) -> str:
+    """The run id a day's rows carry, and the name of its staging folder."""
+    return f"{run_id}-{day.isoformat()}"
+
+
+@task(
+    name="process-day",
+    task_run_name="day-{day}",
+    retries=2,
+    retry_delay_seconds=5,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def process_day(day: date, inputs: DayInputs, *, settings: Settings, run_id: str) -> BatchResult:
+    """Process one day's pages (no network: fetched pages come from the raw zone)."""
+    lake = Lake.of(settings.lake)
+    rid = day_run_id(run_id, day)
+    drop_staging(lake, rid)  # what an earlier attempt of this day staged
+    items = chain(raw_items(lake, inputs.urls), iter_pages(inputs.files, settings.limits))
+    totals = BatchResult()
+    for number, (pages, rejects) in enumerate(batches(items, settings.run)):
+        totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=rid, batch=number))
+    return totals
