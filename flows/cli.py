@@ -1,4 +1,4 @@
-"""The `newslake` command: `ingest` pages into a lake and `query` it with SQL.
+"""The `newslake` command: `ingest`, `backfill`, `reprocess`, `serve`, `query` and `runs`.
 
 Prefect's environment is set before Prefect is imported: no telemetry (there is no network to
 send it to, and trying prints an error), warnings-only logs, and no flow heartbeat thread, which
@@ -13,13 +13,14 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "DASK_LOGGING__DISTRIBUTED": "error",
 }.items():
     os.environ.setdefault(_key, _value)
 
@@ -28,7 +29,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from tasks.errors import NewslakeError  # noqa: E402
-from tasks.settings import load_settings  # noqa: E402
+from tasks.settings import Settings, load_settings  # noqa: E402
 
 app = typer.Typer(
     help="newslake: raw news pages in, clean linked Parquet tables out.",
@@ -89,6 +90,8 @@ def _print_summary(summary: object) -> None:
             table.add_row("  discovery failed", f"{url}: {reason}")
     rate = summary.pages / summary.seconds if summary.seconds else 0.0
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:.1f} pages/s)")
+    for day, why in sorted(summary.failed_days.items()):
+        table.add_row(f"day {day} FAILED", why)
     console.print(table)
     if summary.pages != summary.articles + summary.rejected + summary.duplicates:
         err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")
@@ -108,16 +111,58 @@ def _local_run_settings() -> AbstractContextManager[object]:
     return temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
+class Runner(StrEnum):
+    """Task runners a run can use (see flows/runners.py)."""
+
+    process = "process"
+    dask = "dask"
+
+
+RunnerOption = Annotated[
+    Runner | None, typer.Option(help="Where batches run (default: config run.runner).")
+]
+DaskAddressOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster)."),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Worker processes (default: config run.workers; 0 = cores).")
+]
+LakeOption = Annotated[str | None, typer.Option(help="Lake root or URL (default: lake.root).")]
+
+
+def _with_runner(
+    settings: Settings, workers: int | None, runner: Runner | None, dask_address: str | None
+) -> Settings:
+    """The settings with the command line's runner choices applied (0 workers = cores)."""
+    from dataclasses import replace
+
+    run = settings.run
+    run = replace(run, workers=workers) if workers is not None else run
+    run = replace(run, runner=runner.value) if runner is not None else run
+    run = replace(run, dask_address=dask_address) if dask_address is not None else run
+    return replace(settings, run=replace(run, workers=run.worker_count))
+
+
+def _run_flow(flow: Any, settings: Settings, **parameters: Any) -> Any:
+    """Run one of newslake's flows on the task runner the settings choose."""
+    from flows.runners import task_runner
+
+    configured = flow.with_options(task_runner=task_runner(settings.run))
+    with _local_run_settings():
+        return configured(settings=settings, **parameters)
+
+
 @app.command()
 def ingest(
     inputs: Annotated[
         list[str] | None,
         typer.Argument(help="HTML/JSONL/WARC files or directories, http(s) URLs, .txt URL lists."),
     ] = None,
-    lake: Annotated[str | None, typer.Option(help="Lake root (default: config lake.root).")] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: config run.workers; 0 = cores).")
-    ] = None,
+    lake: LakeOption = None,
+    workers: WorkersOption = None,
+    runner: RunnerOption = None,
+    dask_address: DaskAddressOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     sources: Annotated[
         str | None, typer.Option(help="A sources file (config/sources.toml) to discover and fetch.")
@@ -141,8 +186,6 @@ def ingest(
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
     from dataclasses import replace
 
-    from prefect.task_runners import ProcessPoolTaskRunner
-
     from flows.ingest import ingest as ingest_flow
     from tasks.load import resolve_inputs
     from tasks.netguard import NetworkGuard
@@ -159,28 +202,149 @@ def ingest(
             networks = (*settings.fetch.allow_networks, *allow_network)
             settings = replace(settings, fetch=replace(settings.fetch, allow_networks=networks))
         NetworkGuard(settings.fetch.allow_networks)
+        settings = _with_runner(settings, workers, runner, dask_address)
     except (NewslakeError, ValueError) as exc:
         raise _fail(exc) from exc
     try:
-        count = workers if workers is not None else settings.run.workers
-        count = count if count > 0 else (os.cpu_count() or 1)
-        runner = ProcessPoolTaskRunner(max_workers=count)
-        flow = ingest_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
-        with _local_run_settings():
-            summary = flow(
-                inputs=inputs,
-                lake=lake,
-                workers=count,
-                settings=settings,
-                progress=progress and settings.run.progress and sys.stderr.isatty(),
-                sources=sources,
-                refresh=refresh,
-                since=since.date() if since else None,
-                until=until.date() if until else None,
-            )
+        summary = _run_flow(
+            ingest_flow,
+            settings,
+            inputs=inputs,
+            lake=lake,
+            progress=progress and settings.run.progress and sys.stderr.isatty(),
+            sources=sources,
+            refresh=refresh,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        )
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _print_summary(summary)
+
+
+@app.command()
+def backfill(
+    start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="URLs, URL lists, or files/directories (files dated in the range)."),
+    ] = None,
+    sources: Annotated[
+        str | None, typer.Option(help="A sources file whose outlets are searched for the range.")
+    ] = None,
+    lake: LakeOption = None,
+    workers: WorkersOption = None,
+    runner: RunnerOption = None,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """Ingest what was published in a date range, one task per day (days run in parallel)."""
+    from flows.backfill import backfill as backfill_flow
+
+    if not inputs and not sources:
+        raise _fail(NewslakeError("nothing to backfill: name --sources, URLs or files"))
+    try:
+        settings = _with_runner(load_settings(), workers, runner, dask_address)
+        summary = _run_flow(
+            backfill_flow,
+            settings,
+            start=start.date(),
+            end=end.date(),
+            sources=sources,
+            inputs=inputs or [],
+            lake=lake,
+        )
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    _print_summary(summary)
+    if summary.failed_days:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def reprocess(
+    start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    lake: LakeOption = None,
+    workers: WorkersOption = None,
+    runner: RunnerOption = None,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """Extract and enrich a date range again from the raw zone (no network)."""
+    from flows.reprocess import reprocess as reprocess_flow
+
+    try:
+        settings = _with_runner(load_settings(), workers, runner, dask_address)
+        summary = _run_flow(reprocess_flow, settings, start=start.date(), end=end.date(), lake=lake)
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    _print_summary(summary)
+    if summary.failed_days:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server, if one starts.")
+    ] = 4200,
+) -> None:
+    """Register the deployments (config/schedules.toml, backfill, reprocess) and run them when due.
+
+    Uses the Prefect API in PREFECT_API_URL; without one, starts a local Prefect server (with its
+    UI) for as long as this command runs.
+    """
+    from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.serve import build_deployments, load_schedules, local_server
+
+    try:
+        schedules = load_schedules()
+        server = nullcontext(PREFECT_API_URL.value()) if PREFECT_API_URL.value() else None
+        with server or local_server(port) as api:
+            os.environ["PREFECT_API_URL"] = api
+            console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
+            for s in schedules:
+                console.print(f"  schedule {s.name}: {s.cron} ({s.timezone})")
+            prefect_serve(*build_deployments(schedules), print_starting_message=False)
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def runs(
+    lake: LakeOption = None,
+    limit: Annotated[int, typer.Option(help="How many runs to list.")] = 20,
+) -> None:
+    """List the latest runs from the lake's own run log."""
+    import polars as pl
+
+    from tasks.runlog import recent_runs
+
+    try:
+        frame = recent_runs(lake or load_settings().lake, limit)
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    shown = frame.select(
+        pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("started (UTC)"),
+        "flow",
+        "state",
+        "run_id",
+        "pages",
+        "articles",
+        "rejects",
+        pl.col("seconds").round(1),
+        "message",
+    )
+    with pl.Config(
+        tbl_rows=limit,
+        fmt_str_lengths=40,
+        tbl_width_chars=200,
+        tbl_hide_dataframe_shape=True,
+        tbl_cols=-1,
+    ):
+        sys.stdout.write(f"{shown}\n")
 
 
 @app.command()
