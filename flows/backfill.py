@@ -33,7 +33,7 @@ from tasks.web import discover_candidates, fetch_missing
 
 __all__ = ["backfill", "day_in_name"]
 
-_DAY_IN_NAME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
+_DAY_IN_NAME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})")
 
 
 def day_in_name(path: Path) -> date | None:

@@ -319,7 +319,12 @@ def _after_cue(
     )
     # `"…," X, a former adviser to Y, said`: the name right after the quote is the speaker.
     speaker = _best(between, nearest_to=quote.end) or _best(following, nearest_to=cue_at)
-    return cue, speaker, after[: cue.start()] if speaker is None else None
+    if speaker is not None:
+        return cue, speaker, None
+    untagged = re.match(r"\s+((?:[A-Z][\w.'’-]*\s+){0,4}[A-Z][\w'’-]*)", after[cue.end() :])
+    if inverted and untagged:  # `"…," said Mayor Ana Ruiz`: a name the model did not tag
+        return cue, None, untagged[1]
+    return cue, None, after[: cue.start()]
 
 
 def _before_cue(

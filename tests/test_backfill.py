@@ -1,0 +1,142 @@
+"""Backfill over a date range from a local site, run twice; then reprocess with no network."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from prefect.task_runners import ProcessPoolTaskRunner
+from pytest_httpserver import HTTPServer
+
+from flows.backfill import backfill, day_in_name
+from flows.reprocess import reprocess
+from tasks.query import run_query
+from tasks.runlog import recent_runs
+from tasks.settings import Settings, load_settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+DAYS = [date(2022, 9, 1), date(2022, 9, 2), date(2022, 9, 3)]
+OUTSIDE = date(2022, 8, 31)
+
+
+def _page(day: date, n: int) -> str:
+    body = " ".join(
+        f"Story {n} of {day:%B %d}: the harbour council met again, item {i}, and voted."
+        for i in range(20)
+    )
+    return (
+        f"<html><head><title>Story {n} of {day}</title>"
+        f'<meta property="article:published_time" content="{day}T08:00:00Z"></head>'
+        f"<body><article><h1>Story {n} of {day}</h1><p>{body}</p>"
+        f'<p>"We will rebuild the pier," said Mayor Ana Ruiz.</p></article></body></html>'
+    )
+
+
+def _site(server: HTTPServer) -> str:
+    """A news sitemap with two stories a day for four days; returns the sitemap's URL."""
+    entries = []
+    for day in [OUTSIDE, *DAYS]:
+        for n in (1, 2):
+            path = f"/{day}/story-{n}.html"
+            server.expect_request(path).respond_with_data(_page(day, n), content_type="text/html")
+            entries.append(f"<url><loc>{server.url_for(path)}</loc><lastmod>{day}</lastmod></url>")
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(entries)
+        + "</urlset>"
+    )
+    server.expect_request("/sitemap.xml").respond_with_data(sitemap, content_type="application/xml")
+    return server.url_for("/sitemap.xml")
+
+
+def _settings(lake: Path, networks: tuple[str, ...] = ("127.0.0.0/8",)) -> Settings:
+    settings = load_settings()
+    fetch = replace(settings.fetch, per_host_delay_s=0.0, allow_networks=networks)
+    return replace(settings, lake=str(lake), fetch=fetch)
+
+
+def _ids(lake: Path) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        "articles": run_query(
+            lake, "select article_id, content_hash, date from articles order by 1"
+        ).rows(),
+        "quotes": run_query(lake, "select quote_id from quotes order by 1").rows(),
+        "entities": run_query(
+            lake, "select article_id, entity_id from entities order by 1, 2"
+        ).rows(),
+        "rejects": run_query(lake, "select reject_id from rejects order by 1").rows(),
+    }
+
+
+def _story_requests(server: HTTPServer) -> int:
+    return sum(1 for request, _ in server.log if "/story-" in request.path)
+
+
+def test_day_in_name() -> None:
+    assert day_in_name(Path("CC-NEWS-20220901123000-00042.warc.gz")) == date(2022, 9, 1)
+    assert day_in_name(Path("dump-2022-09-03.jsonl")) == date(2022, 9, 3)
+    assert day_in_name(Path("20221340-bad-then-2022-09-02.html")) == date(2022, 9, 2)
+    assert day_in_name(Path("page.html")) is None
+
+
+def test_backfill_twice_then_reprocess_offline(httpserver: HTTPServer, lake: Path) -> None:
+    sitemap = _site(httpserver)
+    flow = backfill.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    first = flow(start=DAYS[0], end=DAYS[-1], inputs=[sitemap], settings=_settings(lake))
+
+    assert first.failed_days == {}
+    assert first.articles == 6
+    partitions = sorted(p.name for p in (lake / "articles").iterdir())
+    assert partitions == [f"date={d}" for d in DAYS]  # the out-of-range day is not fetched
+    assert _story_requests(httpserver) == 6
+    assert (
+        run_query(lake, "select count(*) from quotes where speaker_name = 'Ana Ruiz'").item() == 6
+    )
+    before = _ids(lake)
+
+    second = flow(start=DAYS[0], end=DAYS[-1], inputs=[sitemap], settings=_settings(lake))
+    assert _story_requests(httpserver) == 6  # every page came from the raw zone
+    assert second.tables["articles"].unchanged == 6
+    assert _ids(lake) == before
+
+    # Reprocess: the site is gone and the network guard refuses even loopback.
+    httpserver.clear()
+    offline = _settings(lake, networks=())
+    stage = reprocess.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    again = stage(start=DAYS[1], end=DAYS[-1], settings=offline)
+    assert again.pages == 4
+    assert again.articles == 4
+    assert sum(again.rejects.values()) == 0
+    assert _ids(lake) == before
+    assert httpserver.log == []
+
+    runs = recent_runs(lake)
+    assert runs["flow"].to_list() == ["reprocess", "backfill", "backfill"]
+    assert runs["state"].to_list() == ["completed"] * 3
+    versions = run_query(lake, "select distinct extractor_version from articles").to_series()
+    assert versions.len() == 1
+    assert versions[0].startswith("0.")
+
+
+def test_reprocess_replaces_rows_of_an_older_extractor(httpserver: HTTPServer, lake: Path) -> None:
+    sitemap = _site(httpserver)
+    runner = ProcessPoolTaskRunner(max_workers=1)
+    backfill.with_options(task_runner=runner)(
+        start=DAYS[0], end=DAYS[0], inputs=[sitemap], settings=_settings(lake)
+    )
+    # Pretend the rows were written by an older release.
+    part = next((lake / "articles").glob("date=*/part-0.parquet"))
+    old = pl.read_parquet(part, hive_partitioning=False)
+    old.with_columns(pl.lit("0.0.1+old").alias("extractor_version")).write_parquet(part)
+
+    summary = reprocess.with_options(task_runner=runner)(
+        start=DAYS[0], end=DAYS[0], settings=_settings(lake, networks=())
+    )
+    assert summary.tables["articles"].updated == 2
+    versions = run_query(lake, "select distinct extractor_version from articles").to_series()
+    assert "0.0.1+old" not in versions.to_list()
