@@ -1,0 +1,95 @@
+"""Scale-out for real: the same ingest on a Dask LocalCluster, and into an S3 bucket (moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from prefect.task_runners import ProcessPoolTaskRunner
+from prefect_dask.task_runners import DaskTaskRunner
+
+from flows.ingest import ingest
+from tasks.lake import LakeBusyError
+from tasks.query import run_query
+from tasks.runlog import recent_runs
+from tasks.store import Lake
+from tests.conftest import SAMPLES
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+QUERIES = {
+    "articles": "select article_id, content_hash, date from articles order by 1",
+    "rejects": "select reject_id, stage from rejects order by 1",
+    "entities": "select article_id, entity_id, mentions from entities order by 1, 2",
+    "quotes": "select quote_id, speaker_name from quotes order by 1",
+}
+
+
+def _tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
+    return {table: run_query(lake, sql).rows() for table, sql in QUERIES.items()}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[object, ...]]]:
+    """The samples ingested by the default runner: worker processes on this machine."""
+    lake = tmp_path_factory.mktemp("reference") / "lake"
+    flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    flow(inputs=[str(SAMPLES)], lake=str(lake), workers=2)
+    tables = _tables(lake)
+    assert len(tables["articles"]) > 5
+    return tables
+
+
+def test_dask_local_cluster_gives_the_same_tables(
+    reference: dict[str, list[tuple[object, ...]]], lake: Path
+) -> None:
+    runner = DaskTaskRunner(
+        cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "dashboard_address": None}
+    )
+    summary = ingest.with_options(task_runner=runner)(
+        inputs=[str(SAMPLES)], lake=str(lake), workers=2
+    )
+    assert summary.pages == summary.articles + summary.rejected + summary.duplicates
+    assert _tables(lake) == reference
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An S3 API on 127.0.0.1 (moto's server) with an empty bucket; yields the lake's URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    for key, value in {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "newslake-test",
+        "AWS_SECRET_ACCESS_KEY": "newslake-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3").create_bucket(Bucket="news")
+    yield "s3://news/lake"
+    server.stop()
+
+
+def test_lake_on_s3_round_trips_and_duckdb_reads_it(
+    reference: dict[str, list[tuple[object, ...]]], s3: str
+) -> None:
+    flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    first = flow(inputs=[str(SAMPLES)], lake=s3, workers=2)
+    assert _tables(s3) == reference  # DuckDB over the bucket, through fsspec
+    again = flow(inputs=[str(SAMPLES)], lake=s3, workers=2)
+    assert again.tables["articles"].unchanged == first.articles
+    assert _tables(s3) == reference
+
+    store = Lake.of(s3)
+    keys = store.fs.find(store.root)
+    tops = {key.removeprefix(store.root + "/").split("/")[0] for key in keys}
+    assert tops == {"articles", "rejects", "entities", "quotes", "runs"}  # no staging, no lock
+    assert all(key.endswith(".parquet") for key in keys)
+    assert recent_runs(s3)["state"].to_list() == ["completed", "completed"]
+
+    with store.lock(), pytest.raises(LakeBusyError, match="_lock"):
+        flow(inputs=[str(SAMPLES)], lake=s3, workers=2)
