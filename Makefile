@@ -40,5 +40,6 @@ bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/
 	$(VENV)/bin/python -m bench.quotes
 	$(VENV)/bin/python -m bench.fetch
 	$(VENV)/bin/python -m bench.throughput
+	$(VENV)/bin/python -m bench.scaling
 
 .PHONY: help install run test lint bench

@@ -83,7 +83,7 @@ def _bare(files: list[Path], **options: bool) -> float:
     return time.perf_counter() - started
 
 
-def _newslake_loop(files: list[Path], lake: Path) -> float:
+def newslake_loop(files: list[Path], lake: Path) -> float:
     """Seconds for newslake's own batch work (decode, extract, entities, staging) in one process,
     with no Prefect and no worker processes: the baseline that shows the pipeline's overhead."""
     settings = replace(load_settings(), lake=str(lake))
@@ -131,7 +131,7 @@ def main() -> None:
         for label, options in bare_options.items():
             rows.setdefault(label, {})[name] = (count, _bare(files, **options), 0)
         loop = "newslake's batch work, bare loop"
-        rows.setdefault(loop, {})[name] = (count, _newslake_loop(files, work / f"loop-{name}"), 0)
+        rows.setdefault(loop, {})[name] = (count, newslake_loop(files, work / f"loop-{name}"), 0)
         for workers, entities in ((1, True), (env_workers, True), (env_workers, False)):
             label = f"newslake ingest --workers {workers}" + ("" if entities else ", entities off")
             lake = work / f"lake-{name}-{workers}-{entities}"
