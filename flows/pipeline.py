@@ -15,6 +15,7 @@ from prefect.futures import PrefectFuture, as_completed
 
 from flows.report import RunSummary
 from tasks.batch import BatchResult, batches, process_batch
+from tasks.crashpoints import crash_point
 from tasks.day import DayInputs, day_run_id, process_day
 from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
 from tasks.records import RawPage, Reject
@@ -66,11 +67,13 @@ def process_items(
 def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:
     """Merge everything the run staged into the lake's tables, then drop its staging."""
     tables = {"articles": commit_table(lake, run_id, "articles")}
+    crash_point("table-committed")
     # A page that is an article now leaves the rejects an earlier run gave it.
     resolved = staged_sources(lake, run_id, "articles")
     tables["rejects"] = commit_table(lake, run_id, "rejects", resolved)
     for child in CHILDREN:
         tables[child] = commit_children(lake, run_id, child)
+        crash_point("table-committed")
     drop_staging(lake, run_id)
     return tables
 

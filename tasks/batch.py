@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.crashpoints import crash_point
 from tasks.decode import decode_html
 from tasks.entities import Entity, entities_of, find_entities, load_pipeline
 from tasks.errors import PageError
@@ -152,6 +153,7 @@ def process_batch(
     stage_frame(lake, run_id, "rejects", batch, rejects_frame(failed, run_id=run_id))
     stage_frame(lake, run_id, "entities", batch, child_frame("entities", entity_rows, frame))
     stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))
+    crash_point("batch-staged")
     return result
 
 

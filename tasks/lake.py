@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 from prefect import task
 
+from tasks.crashpoints import crash_point
 from tasks.store import Lake, LakeBusyError, LakeLike, as_lake
 from tasks.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
 
@@ -93,6 +94,7 @@ def _replace_partition(lake: Lake, path: str, merged: pl.DataFrame, existing: pl
         lake.remove(path)
     elif not merged.equals(existing):
         lake.write(merged, path)
+        crash_point("partition-replaced")
 
 
 def _days_holding(lake: Lake, table: TableName, column: str, values: pl.Series) -> list[date]:

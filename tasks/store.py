@@ -26,6 +26,7 @@ import fsspec
 import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
+from tasks.crashpoints import crash_point
 from tasks.errors import NewslakeError
 from tasks.tables import PARTITION
 
@@ -118,11 +119,13 @@ class Lake:
             frame.write_parquet(tmp, compression="zstd", statistics=True)
             with Path(tmp).open("rb") as fh:
                 os.fsync(fh.fileno())
+            crash_point("file-written")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(tmp).replace(path)
             return
         with self.fs.open(tmp, "wb") as fh:
             frame.write_parquet(fh, compression="zstd", statistics=True)
+        crash_point("file-written")
         self.fs.mv(tmp, path)
 
     def remove(self, path: str) -> None:

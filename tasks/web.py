@@ -18,6 +18,7 @@ from datetime import date
 import polars as pl
 from prefect import task
 
+from tasks.crashpoints import crash_point
 from tasks.discover import Discovery, discover
 from tasks.fetch import Fetcher, FetchResult, fetch_all
 from tasks.lake import sources_in
@@ -101,6 +102,7 @@ def _fetch_into_raw(
             todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
         )
         stage_raw(lake, run_id, chunk, results)
+        crash_point("raw-staged")
         rows = raw_frame(results, run_id=run_id).iter_rows(named=True)
         for result, row in zip(results, rows, strict=True):
             if result.not_modified:
