@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from tasks.errors import NewslakeError
-from tasks.store import LakeLike, as_lake
+from tasks.store import Lake, LakeLike, as_lake
 from tasks.tables import PARTITION, RUNS, SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
@@ -75,11 +75,45 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
                 f"CREATE VIEW {table} AS SELECT {columns}, "
                 f"CAST(NULL AS DATE) AS {PARTITION} WHERE false"
             )
+    _sandbox(con, lake)
     return con
 
 
+def _sandbox(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Let the user's SQL read the lake and nothing else on this machine.
+
+    DuckDB may read only under the lake's root, may not reach other files or the network, and
+    the user's SQL cannot change that back (`lock_configuration`). A lake on an object store is
+    read through the fsspec filesystem registered above, which these settings do not govern;
+    `run_query`'s statement check keeps writes out there.
+    """
+    if lake.local:
+        con.execute("SET allowed_directories = [?]", [lake.root + "/"])
+        con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+_READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+def _check_read_only(sql: str) -> None:
+    """One SELECT (or EXPLAIN): `newslake query` reads the lake, it never writes anything."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from exc
+    if len(statements) != 1:
+        msg = f"give one SQL statement, not {len(statements)}"
+        raise QueryError(msg)
+    if statements[0].type not in _READ_ONLY:
+        kind = statements[0].type.name
+        msg = f"newslake query runs SELECT statements only (this one is {kind}); it never writes"
+        raise QueryError(msg)
+
+
 def run_query(lake: LakeLike, sql: str) -> pl.DataFrame:
-    """Run one SQL statement against the lake's views and return its result as a polars frame."""
+    """Run one read-only SQL statement against the lake's views; its result as a polars frame."""
+    _check_read_only(sql)
     con = connect(lake)
     try:
         relation = con.sql(sql)

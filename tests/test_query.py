@@ -28,3 +28,30 @@ def test_views_over_committed_rows(lake: Path) -> None:
 def test_bad_sql_is_a_query_error(lake: Path) -> None:
     with pytest.raises(QueryError, match="not_a_column"):
         run_query(lake, "select not_a_column from articles")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("copy (select * from articles) to '{outside}'", "SELECT statements only"),
+        ("attach '{outside}' as other", "SELECT statements only"),
+        ("create table t as select 1", "SELECT statements only"),
+        ("set enable_external_access = true", "SELECT statements only"),
+        ("install httpfs", "SELECT statements only"),
+        ("select 1; copy (select 1) to '{outside}'", "one SQL statement"),
+        ("select * from read_csv('{secret}')", "disabled by configuration"),
+        ("select * from read_parquet('{secret}')", "disabled by configuration"),
+    ],
+)
+def test_query_reads_the_lake_and_nothing_else(
+    lake: Path, tmp_path: Path, sql: str, message: str
+) -> None:
+    stage_frame(lake, "r", "articles", 0, articles_frame([BASE]))
+    commit_table.fn(lake, "r", "articles")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    outside = tmp_path / "written.csv"
+    with pytest.raises(QueryError, match=message):
+        run_query(lake, sql.format(outside=outside, secret=secret))
+    assert not outside.exists()
+    assert run_query(lake, "explain select count(*) from articles").height > 0
