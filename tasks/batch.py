@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.crashpoints import crash_point
@@ -28,6 +28,8 @@ from tasks.store import Lake
 from tasks.tables import articles_frame, child_frame, rejects_frame
 
 __all__ = ["BatchResult", "batches", "process_batch", "process_page"]
+
+_UNEXPECTED = "unexpected error while processing the page"
 
 
 @dataclass(kw_only=True)
@@ -99,7 +101,7 @@ def process_page(page: RawPage, settings: Settings, run_id: str) -> Article | Re
     except PageError as exc:
         return Reject.from_error(exc, source=page.source, url=page.url, fetched_at=page.fetched_at)
     except Exception as exc:  # noqa: BLE001 - a bug on one page must not cost the run
-        reason = f"unexpected error while processing the page: {exc!r}"
+        reason = f"{_UNEXPECTED}: {exc!r}"
         return Reject(
             source=page.source,
             url=page.url,
@@ -140,6 +142,12 @@ def process_batch(
             failed.append(outcome)
     result.articles = len(articles)
     result.rejects.update(r.stage for r in failed)
+    for reject in failed:
+        # A bug, not a bad page: say which page and step, so it can be reproduced.
+        if reject.reason.startswith(_UNEXPECTED):
+            get_run_logger().warning(
+                "page %s failed at %s: %s", reject.source, reject.stage, reject.reason
+            )
     for article in articles:
         result.by_domain[(_domain(article.url), "pages")] += 1
         result.by_domain[(_domain(article.url), "articles")] += 1
