@@ -1,0 +1,84 @@
+"""Fetch faults: a server that drops, stalls, lies and flips; every URL ends fetched or rejected."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from flows.ingest import ingest
+from tasks.fetch import fetch_all
+from tasks.query import run_query
+from tasks.settings import FetchOptions, load_settings
+from tests.faultserver import HANDLERS, PAGE, FaultServer
+
+OPTIONS = FetchOptions(
+    user_agent="newslake-test",
+    per_host_delay_s=0.05,
+    per_host_concurrency=2,
+    backoff_s=0.01,
+    max_retries=2,
+    timeout_s=0.5,
+    total_timeout_s=2.0,
+    allow_networks=("127.0.0.0/8",),
+)
+
+
+@pytest.fixture
+def faults() -> Iterator[FaultServer]:
+    server = FaultServer().start()
+    yield server
+    server.stop()
+
+
+def test_every_fault_ends_fetched_or_rejected_politely(faults: FaultServer) -> None:
+    urls = [faults.url(f"/{n}{path}") for n in range(2) for path in HANDLERS]
+    started = time.monotonic()
+    results = {r.url: r for r in fetch_all(urls, OPTIONS, max_bytes=1_000_000)}
+    elapsed = time.monotonic() - started
+
+    assert set(results) == set(urls)
+    by_path = {url.split("/", 4)[-1]: results[url] for url in urls if "/0/" in url}
+    assert by_path["ok"].ok
+    assert by_path["flip"].ok  # 500, retried, 200
+    for path in ("drop", "reset", "stall", "short", "garbage-head", "bad-gzip"):
+        assert not by_path[path].ok, path
+        assert by_path[path].error, path
+    assert by_path["stall"].transient
+    assert "not an HTML page" in (by_path["html-as-image"].error or "")
+    truncated = by_path["bad-deflate"]  # a cut deflate stream: an error or a prefix, never junk
+    assert not truncated.ok or PAGE.startswith(truncated.body or b"x")
+    long = by_path["long"]  # the stated length wins: 40 bytes, never more
+    assert not long.ok or len(long.body or b"") == 40
+    # Politeness held under faults: never more connections than the per-host cap.
+    assert faults.max_open <= OPTIONS.per_host_concurrency
+    assert elapsed < 60
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_ingest_of_faulty_urls_accounts_for_every_page(
+    faults: FaultServer, tmp_path: Path, lake: Path
+) -> None:
+    urls = [faults.url(f"/{n}{path}") for n in range(2) for path in HANDLERS]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    settings = load_settings()
+    settings = replace(settings, lake=str(lake), fetch=replace(settings.fetch, **vars(OPTIONS)))
+    flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=1))
+    summary = flow(inputs=[str(listing)], settings=settings, workers=1)
+
+    assert summary.pages == len(urls)
+    assert summary.pages == summary.articles + summary.rejected + summary.duplicates
+    articles = set(run_query(lake, "select source from articles").to_series().to_list())
+    rejects = run_query(lake, "select source, stage, reason from rejects").rows()
+    assert articles | {source for source, _, _ in rejects} == set(urls)
+    assert all(reason for _, _, reason in rejects)
+    assert {faults.url(f"/{n}/ok") for n in range(2)} <= articles
+    stages = {source.split("/", 4)[-1]: stage for source, stage, _ in rejects}
+    assert stages["drop"] == "fetch"
+    assert stages["binary-as-html"] in {"decode", "extract"}
