@@ -141,14 +141,17 @@ def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage:
             headers={str(k): str(v) for k, v in (headers or {}).items()},
         )
     if isinstance(text, str) and text.strip():
-        authors = record.get("authors") or []
-        if isinstance(authors, str):
-            authors = [authors]
+        authors = record.get("authors")
+        authors = [authors] if isinstance(authors, str) else authors
+        published = record.get("published_at")
         pre = PreExtracted(
             text=text,
             title=record.get("title") if isinstance(record.get("title"), str) else None,
-            authors=tuple(str(a) for a in authors if a),
-            published_at=record.get("published_at") if record.get("published_at") else None,
+            # Fields of the wrong type are dropped, not guessed at: a dump is untrusted input.
+            authors=tuple(a for a in authors if isinstance(a, str) and a)
+            if isinstance(authors, list)
+            else (),
+            published_at=published if isinstance(published, str) and published else None,
             language=record.get("language") if isinstance(record.get("language"), str) else None,
         )
         return RawPage(source=source, url=url, fetched_at=fetched_at, pre_extracted=pre)
@@ -179,6 +182,9 @@ def _load_jsonl(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
                     yield _jsonl_record(line, source, fallback)
                 except LoadError as exc:
                     yield Reject.from_error(exc, source=source, url=None)
+                except Exception as exc:  # noqa: BLE001 - one odd record must not cost the file
+                    err = LoadError(f"unexpected error reading the record: {exc!r}")
+                    yield Reject.from_error(err, source=source, url=None)
     except _GZIP_ERRORS as exc:
         err = LoadError(f"the file is corrupt after line {lineno}: {exc} ({type(exc).__name__})")
         yield Reject.from_error(err, source=f"{path}:{lineno + 1}", url=None)

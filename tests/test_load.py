@@ -188,3 +188,19 @@ def test_dolma_warc_strips_bracketed_uris() -> None:
     urls = [p.url for p in pages if isinstance(p, RawPage)]
     assert urls
     assert all(u and u.startswith("http") and not u.startswith("<") for u in urls)
+
+
+def test_jsonl_fields_of_the_wrong_type_are_dropped(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: `"authors": 1` raised TypeError and stopped the file."""
+    path = tmp_path / "dump.jsonl"
+    record = {"url": "u", "text": "words " * 30, "authors": 1, "published_at": 5, "title": []}
+    path.write_text(
+        json.dumps(record) + "\n" + json.dumps({"url": "v", "text": "more " * 30}) + "\n"
+    )
+    first, second = list(iter_pages([path], Limits()))
+    assert isinstance(first, RawPage)
+    assert first.pre_extracted is not None
+    assert first.pre_extracted.authors == ()
+    assert first.pre_extracted.published_at is None
+    assert first.pre_extracted.title is None
+    assert isinstance(second, RawPage)
