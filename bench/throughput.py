@@ -31,7 +31,7 @@ from tasks.settings import load_settings
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
 
-def _tree_rss_kib(pid: int) -> int:
+def tree_rss_kib(pid: int) -> int:
     """Resident memory of a process and all its descendants, in KiB, from /proc."""
     total, stack = 0, [pid]
     while stack:
@@ -61,7 +61,7 @@ def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            peak = max(peak, tree_rss_kib(proc.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -28,7 +28,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tasks.errors import NewslakeError  # noqa: E402
+from tasks.errors import NewslakeError, StorageError  # noqa: E402
 from tasks.settings import Settings, load_settings  # noqa: E402
 
 app = typer.Typer(
@@ -150,7 +150,10 @@ def _run_flow(flow: Any, settings: Settings, **parameters: Any) -> Any:
 
     configured = flow.with_options(task_runner=task_runner(settings.run))
     with _local_run_settings():
-        return configured(settings=settings, **parameters)
+        try:
+            return configured(settings=settings, **parameters)
+        except OSError as exc:
+            raise StorageError(exc) from exc
 
 
 @app.command()

@@ -27,6 +27,7 @@ __all__ = [
     "NewslakeError",
     "PageError",
     "Stage",
+    "StorageError",
 ]
 
 Stage = Literal["load", "decode", "extract", "fetch", "write"]
@@ -38,6 +39,21 @@ class NewslakeError(Exception):
 
 class ConfigError(NewslakeError):
     """A setting has a value newslake cannot use."""
+
+
+class StorageError(NewslakeError):
+    """Writing or reading the lake failed (a full disk, a read-only mount, an object store down).
+
+    A run that stops on it leaves every partition whole: committed ones hold the new rows, the
+    others their old ones. Running the same command again completes the work.
+    """
+
+    def __init__(self, exc: OSError) -> None:
+        self.cause = exc
+        super().__init__(
+            f"the lake's storage failed: {exc}. Every partition is whole (new where the commit "
+            "reached it, old elsewhere); run the same command again once the storage is fixed"
+        )
 
 
 class InputNotFoundError(NewslakeError):

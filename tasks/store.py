@@ -12,15 +12,17 @@ and an object store shows a reader the old object or the new one, never a part o
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import functools
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import fsspec
 import polars as pl
@@ -41,6 +43,30 @@ class LakeBusyError(NewslakeError):
         super().__init__(
             f"another newslake run is writing to {lake!r}; try again when it ends{hint}"
         )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _storage_call(method: Callable[P, R]) -> Callable[P, R]:
+    """Report every failure of the store as an OSError, whatever client library raised it.
+
+    Local filesystems already raise OSError; object-store clients raise their own types for some
+    failures (botocore's EndpointConnectionError when the store is down). Callers — the CLI's
+    "the lake's storage failed" message, Prefect's retries — then handle one type.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (OSError, NewslakeError):
+            raise
+        except Exception as exc:
+            raise OSError(errno.EIO, f"{type(exc).__name__}: {exc}") from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,7 @@ class Lake:
         """A path under the root with its protocol, as DuckDB and users write it."""
         return self.fs.unstrip_protocol(self.path(*parts)) if not self.local else self.path(*parts)
 
+    @_storage_call
     def partition_files(self, table: str) -> list[str]:
         """Every Parquet file of a hive-partitioned table, sorted."""
         self.fs.invalidate_cache()  # other processes (workers) write here too
@@ -83,15 +110,18 @@ class Lake:
         """The partition day in a partition file's path."""
         return date.fromisoformat(path.rsplit(f"{PARTITION}=", 1)[1].split("/", 1)[0])
 
+    @_storage_call
     def files(self, folder: str) -> list[str]:
         """Parquet files directly in a folder (a full path, e.g. a staging folder), sorted."""
         self.fs.invalidate_cache()
         return sorted(self.fs.glob(f"{folder}/*.parquet"))
 
+    @_storage_call
     def exists(self, path: str) -> bool:
         """Whether a file exists."""
         return bool(self.fs.exists(path))
 
+    @_storage_call
     def read(
         self, paths: Sequence[str], columns: Sequence[str] | None = None, *, hive: bool = False
     ) -> pl.DataFrame:
@@ -111,6 +141,7 @@ class Lake:
             frames.append(frame)
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
+    @_storage_call
     def write(self, frame: pl.DataFrame, path: str) -> None:
         """Write `frame` to `path` atomically: a temporary file first, then a move into place."""
         tmp = self.path("_staging", "tmp", f"{uuid.uuid4().hex}.parquet.tmp")
@@ -128,6 +159,7 @@ class Lake:
         crash_point("file-written")
         self.fs.mv(tmp, path)
 
+    @_storage_call
     def remove(self, path: str) -> None:
         """Remove one file, and its partition folder when it was the last file there."""
         if self.fs.exists(path):
@@ -137,6 +169,7 @@ class Lake:
             if parent.exists() and not any(parent.iterdir()):
                 parent.rmdir()
 
+    @_storage_call
     def remove_tree(self, path: str) -> None:
         """Remove a folder and everything under it, if it exists."""
         if self.fs.exists(path):
@@ -165,15 +198,20 @@ class Lake:
             return
         key = self.path("_lock")
         try:
-            with self.fs.open(key, "xb") as fh:
-                fh.write(f"{os.getpid()} {datetime.now(UTC).isoformat()}\n".encode())
-        except (FileExistsError, OSError) as exc:
+            self._create(key, f"{os.getpid()} {datetime.now(UTC).isoformat()}\n".encode())
+        except FileExistsError as exc:
             hint = f" (if no run is, remove {self.fs.unstrip_protocol(key)})"
             raise LakeBusyError(self.url, hint) from exc
         try:
             yield
         finally:
-            self.fs.rm(key)
+            self.remove(key)
+
+    @_storage_call
+    def _create(self, key: str, data: bytes) -> None:
+        """Create an object only if it does not exist (FileExistsError if it does)."""
+        with self.fs.open(key, "xb") as fh:
+            fh.write(data)
 
 
 LakeLike = Lake | str | Path

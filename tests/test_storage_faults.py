@@ -1,0 +1,154 @@
+"""Storage faults: a full disk, a read-only lake, an object store that errors or is down.
+
+The faults are injected where the lake writes (`Lake.write`), in the flow's own process: a run
+on the thread runner, or the CLI whose commit runs in the flow process. After each, the lake
+reads cleanly, holds whole partitions, and a re-run without the fault converges on the lake an
+uninterrupted run would have written.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import polars as pl
+import pytest
+from moto.server import ThreadedMotoServer
+from prefect.task_runners import ThreadPoolTaskRunner
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.ingest import ingest
+from tasks.query import run_query
+from tasks.store import Lake
+from tests.conftest import SAMPLES
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+QUERIES = {
+    "articles": "select article_id, content_hash from articles order by 1",
+    "rejects": "select reject_id from rejects order by 1",
+    "entities": "select article_id, entity_id from entities order by 1, 2",
+    "quotes": "select quote_id from quotes order by 1",
+}
+FIRST = [str(SAMPLES / "html")]
+ALL = [str(SAMPLES)]
+
+
+def _tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
+    return {table: run_query(lake, sql).rows() for table, sql in QUERIES.items()}
+
+
+def _run(inputs: list[str], lake: Path | str) -> object:
+    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    return flow(inputs=inputs, lake=str(lake), workers=2)
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list]]:
+    """Tables after ingesting the HTML samples only, and after ingesting all samples."""
+    first = tmp_path_factory.mktemp("first") / "lake"
+    _run(FIRST, first)
+    both = tmp_path_factory.mktemp("both") / "lake"
+    _run(ALL, both)
+    return {"first": _tables(first), "all": _tables(both)}
+
+
+def _inject(monkeypatch: pytest.MonkeyPatch, fault: Callable[[str], OSError | None]) -> list[str]:
+    """Make Lake.write raise `fault(path)` when it returns an error; returns the paths tried."""
+    tried: list[str] = []
+    original = Lake.write
+
+    def write(self: Lake, frame: pl.DataFrame, path: str) -> None:
+        tried.append(path)
+        error = fault(path)
+        if error is not None:
+            raise error
+        original(self, frame, path)
+
+    monkeypatch.setattr(Lake, "write", write)
+    return tried
+
+
+def _committing(path: str) -> bool:
+    return "/_staging/" not in path
+
+
+def test_full_disk_during_commit_fails_loudly_and_a_rerun_converges(
+    references: dict[str, dict[str, list]], lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(FIRST, lake)
+    full = OSError(errno.ENOSPC, "No space left on device")
+    tried = _inject(monkeypatch, lambda p: full if _committing(p) else None)
+    with pytest.raises(OSError, match="No space left"):
+        _run(ALL, lake)
+    assert sum(_committing(p) for p in tried) >= 3  # the commit was retried before giving up
+    assert _tables(lake) == references["first"]  # nothing half-written, nothing lost
+    monkeypatch.undo()
+    _run(ALL, lake)
+    assert _tables(lake) == references["all"]
+
+
+def test_a_transient_storage_error_is_retried(
+    references: dict[str, dict[str, list]], lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = iter([OSError(errno.EIO, "Input/output error")] * 2)
+    _inject(monkeypatch, lambda p: next(failures, None) if _committing(p) else None)
+    _run(ALL, lake)
+    assert _tables(lake) == references["all"]
+
+
+def test_read_only_lake_is_a_clear_error_from_the_cli(
+    references: dict[str, dict[str, list]], lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(FIRST, lake)
+    _inject(monkeypatch, lambda p: OSError(errno.EROFS, "Read-only file system", p))
+    result = CliRunner().invoke(
+        app, ["ingest", *ALL, "--lake", str(lake), "--workers", "1", "--no-progress"]
+    )
+    assert result.exit_code == 1
+    assert "the lake's storage failed" in result.output
+    assert "Read-only file system" in result.output
+    assert "Traceback" not in result.output
+    assert _tables(lake) == references["first"]
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, ThreadedMotoServer]]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "newslake-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "newslake-test-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    boto3.client("s3").create_bucket(Bucket="news")
+    yield "s3://news/lake", server
+    server.stop()
+
+
+def test_object_store_errors_are_retried_then_converge(
+    references: dict[str, dict[str, list]],
+    s3: tuple[str, ThreadedMotoServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, _ = s3
+    slow_down = iter([OSError(errno.EAGAIN, "SlowDown: please reduce your request rate")] * 2)
+    _inject(monkeypatch, lambda p: next(slow_down, None) if _committing(p) else None)
+    _run(ALL, url)
+    assert _tables(url) == references["all"]
+
+
+def test_object_store_down_fails_before_touching_the_lake(
+    s3: tuple[str, ThreadedMotoServer],
+) -> None:
+    url, server = s3
+    server.stop()
+    result = CliRunner().invoke(
+        app, ["ingest", *FIRST, "--lake", url, "--workers", "1", "--no-progress"]
+    )
+    assert result.exit_code == 1
+    assert "error:" in result.output
+    assert "newslake-test-secret" not in result.output  # credentials are never printed
