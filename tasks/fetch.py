@@ -25,7 +25,7 @@ import httpx
 from protego import Protego
 
 from tasks.errors import FetchError
-from tasks.netguard import NetworkGuard
+from tasks.netguard import GuardedBackend, NetworkGuard
 from tasks.settings import FetchOptions
 
 __all__ = ["FetchResult", "Fetcher", "fetch_all"]
@@ -118,13 +118,20 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Fetcher:
+        limits = httpx.Limits(max_connections=self.options.concurrency)
+        transport = self._transport
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(http2=True, limits=limits)
+            # httpx takes no network backend; its pool (httpcore) does. Every connection then
+            # resolves, checks and connects in one step (tasks/netguard.py, GuardedBackend).
+            transport._pool._network_backend = GuardedBackend(self.guard)  # noqa: SLF001
         self._client = httpx.AsyncClient(
             http2=True,
             follow_redirects=False,
             timeout=httpx.Timeout(self.options.timeout_s),
             headers={"User-Agent": self.options.user_agent},
-            limits=httpx.Limits(max_connections=self.options.concurrency),
-            transport=self._transport,
+            limits=limits,
+            transport=transport,
         )
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import time
 from dataclasses import replace
 
@@ -210,6 +211,39 @@ def test_redirect_to_a_private_address_is_refused(httpserver: HTTPServer) -> Non
     result = _fetch(httpserver.url_for("/hop"), options)
     assert "refused" in (result.error or "")
     assert "127.0.0.2" in (result.error or "")
+
+
+def test_a_name_that_resolves_to_loopback_is_refused(httpserver: HTTPServer) -> None:
+    _html(httpserver, "/article")
+    result = _fetch(
+        f"http://localhost:{httpserver.port}/article", replace(OPTIONS, allow_networks=())
+    )
+    assert "refused: localhost resolves to" in (result.error or "")
+    assert not httpserver.log
+
+
+def test_dns_rebinding_cannot_reach_a_private_address(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name answers a public address to the guard's first look and loopback afterwards:
+    the connection resolves once more, is checked again, and is refused."""
+    _html(httpserver, "/article")
+    real = asyncio.BaseEventLoop.getaddrinfo
+    answers = {"count": 0}
+
+    async def rebinding(self, host, port, *args, **kwargs):  # noqa: ANN001, ANN202
+        if host != "rebind.test":
+            return await real(self, host, port, *args, **kwargs)
+        answers["count"] += 1
+        address = "93.184.216.34" if answers["count"] == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", rebinding)
+    options = replace(OPTIONS, allow_networks=(), obey_robots=False, max_retries=0)
+    result = _fetch(f"http://rebind.test:{httpserver.port}/article", options)
+    assert answers["count"] >= 2
+    assert "refused: rebind.test resolves to 127.0.0.1" in (result.error or "")
+    assert not httpserver.log
 
 
 def test_a_slow_host_does_not_hold_up_the_others() -> None:
