@@ -89,3 +89,31 @@ def test_window_and_dedupe() -> None:
     assert in_window(Candidate(url="u"), date(2030, 1, 1), None)
     found = list(dedupe([Candidate(url="a"), Candidate(url="b"), Candidate(url="a", found_in="x")]))
     assert [c.url for c in found] == ["a", "b"]
+
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE urlset [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>https://news.example/&secret;</loc></url></urlset>"""
+
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">'
+        % (i, b"".join(b"&lol%s;" % (str(i - 1).encode() if i > 1 else b"") for _ in range(10)))
+        for i in range(1, 10)
+    )
+    + b']><rss version="2.0"><channel><item><link>https://news.example/&lol9;</link></item></channel></rss>'
+)
+
+
+def test_sitemaps_never_read_local_files_through_entities() -> None:
+    links = parse_sitemap(XXE, "https://news.example/sitemap.xml")
+    assert all("root:" not in c.url for c in links.pages)
+
+
+def test_entity_expansion_bombs_stay_small() -> None:
+    for parse in (parse_sitemap, parse_feed):
+        found = parse(LAUGHS, "https://news.example/feed.xml")
+        pages = found.pages if hasattr(found, "pages") else found
+        assert all(len(c.url) < 10_000 for c in pages)
