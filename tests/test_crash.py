@@ -99,6 +99,8 @@ def test_rerun_after_a_crash_equals_a_clean_run(
     code, output = _run(lake, NEWSLAKE_CRASH_AT=crash_at)
     assert code == -signal.SIGKILL, output
     _tables(lake)  # whatever the crash left, DuckDB reads it without error
+    # Temporary files of the killed run live in _staging only, never under a table's root.
+    assert [f for f in _stray_files(lake) if not f.startswith("_staging/")] == []
     code, output = _run(lake)
     assert code == 0, output
     assert _tables(lake) == reference

@@ -56,6 +56,9 @@ def test_every_fault_ends_fetched_or_rejected_politely(faults: FaultServer) -> N
     assert not long.ok or len(long.body or b"") == 40
     # Politeness held under faults: never more connections than the per-host cap.
     assert faults.max_open <= OPTIONS.per_host_concurrency
+    starts = [at for at, path in faults.arrivals if path != "/robots.txt"]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= OPTIONS.per_host_delay_s * 0.9  # the per-host delay held throughout
     assert elapsed < 60
 
 
