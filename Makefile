@@ -42,4 +42,7 @@ bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.scaling
 
-.PHONY: help install run test lint bench
+soak: install ## one 10,000-page ingest: memory and pages/s over time (bench/soak.png)
+	$(VENV)/bin/python -m bench.soak --repeat 10
+
+.PHONY: help install run test lint bench soak

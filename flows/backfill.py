@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 from datetime import UTC, date
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows.pipeline import new_run_id, run_days
+from flows.pipeline import check_range, new_run_id, run_days, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
 from tasks.day import DayInputs
-from tasks.errors import ConfigError
 from tasks.lake import lake_lock
 from tasks.load import resolve_inputs
 from tasks.settings import Settings, load_settings
@@ -71,13 +69,8 @@ def backfill(
         workers: worker processes (or Dask workers for a LocalCluster).
         settings: resolved settings; read from config/ and the environment when omitted.
     """
-    if end < start:
-        msg = f"backfill range ends ({end}) before it starts ({start})"
-        raise ConfigError(msg)
-    settings = settings or load_settings()
-    settings = replace(settings, lake=lake) if lake is not None else settings
-    if workers is not None:
-        settings = replace(settings, run=replace(settings.run, workers=workers))
+    check_range(start, end, "backfill")
+    settings = run_settings(settings, lake, workers)
     inputs = inputs or []
     started = time.perf_counter()
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])

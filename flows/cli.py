@@ -97,6 +97,13 @@ def _print_summary(summary: object) -> None:
         err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")
 
 
+def _finish(summary: object) -> None:
+    """Print a run's summary; exit 1 when a part of it (a backfill day) failed."""
+    _print_summary(summary)
+    if getattr(summary, "failed_days", None):
+        raise typer.Exit(code=1)
+
+
 def _local_run_settings() -> AbstractContextManager[object]:
     """No flow heartbeat when Prefect runs its own temporary server: nobody watches for crashed
     runs there, and stopping the heartbeat thread costs every run about a second."""
@@ -222,7 +229,7 @@ def ingest(
         )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _print_summary(summary)
+    _finish(summary)
 
 
 @app.command()
@@ -259,9 +266,7 @@ def backfill(
         )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _print_summary(summary)
-    if summary.failed_days:
-        raise typer.Exit(code=1)
+    _finish(summary)
 
 
 @app.command()
@@ -281,9 +286,7 @@ def reprocess(
         summary = _run_flow(reprocess_flow, settings, start=start.date(), end=end.date(), lake=lake)
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _print_summary(summary)
-    if summary.failed_days:
-        raise typer.Exit(code=1)
+    _finish(summary)
 
 
 @app.command()

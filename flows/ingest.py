@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date
 from itertools import chain
 
 from prefect import flow
 from rich.progress import Progress, TaskID
 
-from flows.pipeline import commit_run, new_run_id, process_items
+from flows.pipeline import commit_run, new_run_id, process_items, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
 from tasks.batch import BatchResult
@@ -73,11 +72,7 @@ def ingest(
         since: only discovered URLs dated on or after this day (undated ones are kept).
         until: only discovered URLs dated on or before this day.
     """
-    settings = settings or load_settings()
-    if lake is not None:
-        settings = replace(settings, lake=lake)
-    if workers is not None:
-        settings = replace(settings, run=replace(settings.run, workers=workers))
+    settings = run_settings(settings, lake, workers)
     started = time.perf_counter()
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])
     outlets = web_outlets([i for i in inputs if is_web_input(i)], sources)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 
 from prefect.futures import PrefectFuture, as_completed
@@ -17,13 +18,39 @@ from flows.report import RunSummary
 from tasks.batch import BatchResult, batches, process_batch
 from tasks.crashpoints import crash_point
 from tasks.day import DayInputs, day_run_id, process_day
+from tasks.errors import ConfigError
 from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
 from tasks.records import RawPage, Reject
-from tasks.settings import Settings
+from tasks.settings import Settings, load_settings
 from tasks.store import Lake
 from tasks.tables import CHILDREN
 
-__all__ = ["commit_run", "new_run_id", "process_items", "run_days"]
+__all__ = [
+    "check_range",
+    "commit_run",
+    "new_run_id",
+    "process_items",
+    "run_days",
+    "run_settings",
+]
+
+
+def run_settings(settings: Settings | None, lake: str | None, workers: int | None) -> Settings:
+    """A flow's settings: the given ones (or config/ and the environment), with its lake and
+    worker count applied."""
+    settings = settings or load_settings()
+    if lake is not None:
+        settings = replace(settings, lake=lake)
+    if workers is not None:
+        settings = replace(settings, run=replace(settings.run, workers=workers))
+    return settings
+
+
+def check_range(start: date, end: date, flow: str) -> None:
+    """Refuse a date range that ends before it starts."""
+    if end < start:
+        msg = f"{flow} range ends ({end}) before it starts ({start})"
+        raise ConfigError(msg)
 
 
 def new_run_id() -> str:

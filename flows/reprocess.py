@@ -10,17 +10,15 @@ the raw zone; the run says how many, and ingesting those files again re-derives 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import date
 
 import polars as pl
 from prefect import flow, get_run_logger
 
-from flows.pipeline import new_run_id, run_days
+from flows.pipeline import check_range, new_run_id, run_days, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
 from tasks.day import DayInputs
-from tasks.errors import ConfigError
 from tasks.lake import lake_lock
 from tasks.raw import fetch_state
 from tasks.settings import Settings, load_settings
@@ -67,13 +65,8 @@ def reprocess(
         workers: worker processes (or Dask workers for a LocalCluster).
         settings: resolved settings; read from config/ and the environment when omitted.
     """
-    if end < start:
-        msg = f"reprocess range ends ({end}) before it starts ({start})"
-        raise ConfigError(msg)
-    settings = settings or load_settings()
-    settings = replace(settings, lake=lake) if lake is not None else settings
-    if workers is not None:
-        settings = replace(settings, run=replace(settings.run, workers=workers))
+    check_range(start, end, "reprocess")
+    settings = run_settings(settings, lake, workers)
     started = time.perf_counter()
     run_id = new_run_id()
     store = Lake.of(settings.lake)

@@ -81,7 +81,9 @@ class Lake:
     def of(cls, url: str | Path) -> Lake:
         """The lake at a local path or an fsspec URL."""
         text = str(url)
-        fs, root = fsspec.core.url_to_fs(text)
+        # A fresh filesystem object: fsspec's instance cache would keep an object store client
+        # built from an earlier environment (endpoint, credentials) for the life of the process.
+        fs, root = fsspec.core.url_to_fs(text, skip_instance_cache=True)
         if isinstance(fs, LocalFileSystem):
             root = str(Path(root).resolve())
         return cls(url=text, fs=fs, root=root.rstrip("/"))

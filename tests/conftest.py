@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,41 @@ def httpserver(make_httpserver: Any) -> Any:
     server.clear()
     server.no_handler_status_code = 404
     return server
+
+
+@dataclass(frozen=True)
+class S3Lake:
+    """A lake URL in a fresh bucket on a local S3 API, and the server behind it."""
+
+    url: str
+    server: Any
+    secret: str
+
+
+@pytest.fixture
+def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Lake]:
+    """moto's S3 server on 127.0.0.1, credentials in the environment, an empty bucket.
+
+    moto keeps its buckets in process-wide state, so each test gets a bucket of its own.
+    """
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    secret = "newslake-test-secret"
+    for key, value in {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "newslake-test",
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    bucket = f"news-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    yield S3Lake(url=f"s3://{bucket}/lake", server=server, secret=secret)
+    server.stop()
 
 
 def seed_article() -> Any:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
@@ -16,7 +13,7 @@ from tasks.lake import LakeBusyError
 from tasks.query import run_query
 from tasks.runlog import recent_runs
 from tasks.store import Lake
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, S3Lake
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -56,27 +53,10 @@ def test_dask_local_cluster_gives_the_same_tables(
     assert _tables(lake) == reference
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An S3 API on 127.0.0.1 (moto's server) with an empty bucket; yields the lake's URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for key, value in {
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "newslake-test",
-        "AWS_SECRET_ACCESS_KEY": "newslake-test-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("s3").create_bucket(Bucket="news")
-    yield "s3://news/lake"
-    server.stop()
-
-
 def test_lake_on_s3_round_trips_and_duckdb_reads_it(
-    reference: dict[str, list[tuple[object, ...]]], s3: str
+    reference: dict[str, list[tuple[object, ...]]], s3_lake: S3Lake
 ) -> None:
+    s3 = s3_lake.url
     flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
     first = flow(inputs=[str(SAMPLES)], lake=s3, workers=2)
     assert _tables(s3) == reference  # DuckDB over the bucket, through fsspec

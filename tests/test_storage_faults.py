@@ -9,13 +9,11 @@ uninterrupted run would have written.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import polars as pl
 import pytest
-from moto.server import ThreadedMotoServer
 from prefect.task_runners import ThreadPoolTaskRunner
 from typer.testing import CliRunner
 
@@ -23,7 +21,7 @@ from flows.cli import app
 from flows.ingest import ingest
 from tasks.query import run_query
 from tasks.store import Lake
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, S3Lake
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -115,40 +113,22 @@ def test_read_only_lake_is_a_clear_error_from_the_cli(
     assert _tables(lake) == references["first"]
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, ThreadedMotoServer]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "newslake-test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "newslake-test-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    boto3.client("s3").create_bucket(Bucket="news")
-    yield "s3://news/lake", server
-    server.stop()
-
-
 def test_object_store_errors_are_retried_then_converge(
-    references: dict[str, dict[str, list]],
-    s3: tuple[str, ThreadedMotoServer],
-    monkeypatch: pytest.MonkeyPatch,
+    references: dict[str, dict[str, list]], s3_lake: S3Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, _ = s3
+    url = s3_lake.url
     slow_down = iter([OSError(errno.EAGAIN, "SlowDown: please reduce your request rate")] * 2)
     _inject(monkeypatch, lambda p: next(slow_down, None) if _committing(p) else None)
     _run(ALL, url)
     assert _tables(url) == references["all"]
 
 
-def test_object_store_down_fails_before_touching_the_lake(
-    s3: tuple[str, ThreadedMotoServer],
-) -> None:
-    url, server = s3
-    server.stop()
+def test_object_store_down_fails_before_touching_the_lake(s3_lake: S3Lake) -> None:
+    url = s3_lake.url
+    s3_lake.server.stop()
     result = CliRunner().invoke(
         app, ["ingest", *FIRST, "--lake", url, "--workers", "1", "--no-progress"]
     )
     assert result.exit_code == 1
     assert "error:" in result.output
-    assert "newslake-test-secret" not in result.output  # credentials are never printed
+    assert s3_lake.secret not in result.output  # credentials are never printed
