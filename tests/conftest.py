@@ -35,6 +35,22 @@ def lake(tmp_path: Path) -> Path:
     return tmp_path / "lake"
 
 
+# What "the same lake" means in the tests that compare two runs: every table's ids and contents.
+LAKE_QUERIES = {
+    "articles": "select article_id, content_hash, date from articles order by 1",
+    "rejects": "select reject_id, stage from rejects order by 1",
+    "entities": "select article_id, entity_id, mentions from entities order by 1, 2",
+    "quotes": "select quote_id, speaker_name from quotes order by 1",
+}
+
+
+def lake_tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
+    """The rows of LAKE_QUERIES over a lake (a path or URL), read with DuckDB."""
+    from tasks.query import run_query
+
+    return {table: run_query(lake, sql).rows() for table, sql in LAKE_QUERIES.items()}
+
+
 def corpus(*parts: str) -> Path:
     """A path in ../shared/corpus, or skip the test when the corpus is absent."""
     path = CORPUS.joinpath(*parts)

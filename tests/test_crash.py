@@ -18,17 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.query import run_query
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
-
-QUERIES = {
-    "articles": "select article_id, content_hash, date from articles order by 1",
-    "rejects": "select reject_id from rejects order by 1",
-    "entities": "select article_id, entity_id, mentions from entities order by 1, 2",
-    "quotes": "select quote_id from quotes order by 1",
-}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -59,10 +51,6 @@ def _run(lake: Path, **extra: str) -> tuple[int, str]:
     return proc.returncode, output
 
 
-def _tables(lake: Path) -> dict[str, list[tuple[object, ...]]]:
-    return {table: run_query(lake, sql).rows() for table, sql in QUERIES.items()}
-
-
 def _stray_files(lake: Path) -> list[str]:
     """Anything a reader or the next run should not find: temporary files, foreign files."""
     stray = []
@@ -80,7 +68,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[
     lake = tmp_path_factory.mktemp("clean") / "lake"
     code, output = _run(lake)
     assert code == 0, output
-    return _tables(lake)
+    return lake_tables(lake)
 
 
 @pytest.mark.parametrize(
@@ -98,12 +86,12 @@ def test_rerun_after_a_crash_equals_a_clean_run(
 ) -> None:
     code, output = _run(lake, NEWSLAKE_CRASH_AT=crash_at)
     assert code == -signal.SIGKILL, output
-    _tables(lake)  # whatever the crash left, DuckDB reads it without error
+    lake_tables(lake)  # whatever the crash left, DuckDB reads it without error
     # Temporary files of the killed run live in _staging only, never under a table's root.
     assert [f for f in _stray_files(lake) if not f.startswith("_staging/")] == []
     code, output = _run(lake)
     assert code == 0, output
-    assert _tables(lake) == reference
+    assert lake_tables(lake) == reference
     assert _stray_files(lake) == []
 
 
@@ -119,5 +107,5 @@ def test_two_runs_at_once_serialise_or_refuse(
     if codes == [0, 1]:
         refused = next(out for code, out in outcomes if code == 1)
         assert "another newslake run is writing" in refused
-    assert _tables(lake) == reference
+    assert lake_tables(lake) == reference
     assert _stray_files(lake) == []

@@ -10,23 +10,11 @@ from prefect_dask.task_runners import DaskTaskRunner
 
 from flows.ingest import ingest
 from tasks.lake import LakeBusyError
-from tasks.query import run_query
 from tasks.runlog import recent_runs
 from tasks.store import Lake
-from tests.conftest import SAMPLES, S3Lake
+from tests.conftest import SAMPLES, S3Lake, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
-
-QUERIES = {
-    "articles": "select article_id, content_hash, date from articles order by 1",
-    "rejects": "select reject_id, stage from rejects order by 1",
-    "entities": "select article_id, entity_id, mentions from entities order by 1, 2",
-    "quotes": "select quote_id, speaker_name from quotes order by 1",
-}
-
-
-def _tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
-    return {table: run_query(lake, sql).rows() for table, sql in QUERIES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +23,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[
     lake = tmp_path_factory.mktemp("reference") / "lake"
     flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
     flow(inputs=[str(SAMPLES)], lake=str(lake), workers=2)
-    tables = _tables(lake)
+    tables = lake_tables(lake)
     assert len(tables["articles"]) > 5
     return tables
 
@@ -50,7 +38,7 @@ def test_dask_local_cluster_gives_the_same_tables(
         inputs=[str(SAMPLES)], lake=str(lake), workers=2
     )
     assert summary.pages == summary.articles + summary.rejected + summary.duplicates
-    assert _tables(lake) == reference
+    assert lake_tables(lake) == reference
 
 
 def test_lake_on_s3_round_trips_and_duckdb_reads_it(
@@ -59,10 +47,10 @@ def test_lake_on_s3_round_trips_and_duckdb_reads_it(
     s3 = s3_lake.url
     flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
     first = flow(inputs=[str(SAMPLES)], lake=s3, workers=2)
-    assert _tables(s3) == reference  # DuckDB over the bucket, through fsspec
+    assert lake_tables(s3) == reference  # DuckDB over the bucket, through fsspec
     again = flow(inputs=[str(SAMPLES)], lake=s3, workers=2)
     assert again.tables["articles"].unchanged == first.articles
-    assert _tables(s3) == reference
+    assert lake_tables(s3) == reference
 
     store = Lake.of(s3)
     keys = store.fs.find(store.root)

@@ -19,24 +19,13 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.ingest import ingest
-from tasks.query import run_query
 from tasks.store import Lake
-from tests.conftest import SAMPLES, S3Lake
+from tests.conftest import SAMPLES, S3Lake, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
-QUERIES = {
-    "articles": "select article_id, content_hash from articles order by 1",
-    "rejects": "select reject_id from rejects order by 1",
-    "entities": "select article_id, entity_id from entities order by 1, 2",
-    "quotes": "select quote_id from quotes order by 1",
-}
 FIRST = [str(SAMPLES / "html")]
 ALL = [str(SAMPLES)]
-
-
-def _tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
-    return {table: run_query(lake, sql).rows() for table, sql in QUERIES.items()}
 
 
 def _run(inputs: list[str], lake: Path | str) -> object:
@@ -51,7 +40,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
     _run(FIRST, first)
     both = tmp_path_factory.mktemp("both") / "lake"
     _run(ALL, both)
-    return {"first": _tables(first), "all": _tables(both)}
+    return {"first": lake_tables(first), "all": lake_tables(both)}
 
 
 def _inject(monkeypatch: pytest.MonkeyPatch, fault: Callable[[str], OSError | None]) -> list[str]:
@@ -83,10 +72,10 @@ def test_full_disk_during_commit_fails_loudly_and_a_rerun_converges(
     with pytest.raises(OSError, match="No space left"):
         _run(ALL, lake)
     assert sum(_committing(p) for p in tried) >= 3  # the commit was retried before giving up
-    assert _tables(lake) == references["first"]  # nothing half-written, nothing lost
+    assert lake_tables(lake) == references["first"]  # nothing half-written, nothing lost
     monkeypatch.undo()
     _run(ALL, lake)
-    assert _tables(lake) == references["all"]
+    assert lake_tables(lake) == references["all"]
 
 
 def test_a_transient_storage_error_is_retried(
@@ -95,7 +84,7 @@ def test_a_transient_storage_error_is_retried(
     failures = iter([OSError(errno.EIO, "Input/output error")] * 2)
     _inject(monkeypatch, lambda p: next(failures, None) if _committing(p) else None)
     _run(ALL, lake)
-    assert _tables(lake) == references["all"]
+    assert lake_tables(lake) == references["all"]
 
 
 def test_read_only_lake_is_a_clear_error_from_the_cli(
@@ -110,7 +99,7 @@ def test_read_only_lake_is_a_clear_error_from_the_cli(
     assert "the lake's storage failed" in result.output
     assert "Read-only file system" in result.output
     assert "Traceback" not in result.output
-    assert _tables(lake) == references["first"]
+    assert lake_tables(lake) == references["first"]
 
 
 def test_object_store_errors_are_retried_then_converge(
@@ -120,7 +109,7 @@ def test_object_store_errors_are_retried_then_converge(
     slow_down = iter([OSError(errno.EAGAIN, "SlowDown: please reduce your request rate")] * 2)
     _inject(monkeypatch, lambda p: next(slow_down, None) if _committing(p) else None)
     _run(ALL, url)
-    assert _tables(url) == references["all"]
+    assert lake_tables(url) == references["all"]
 
 
 def test_object_store_down_fails_before_touching_the_lake(s3_lake: S3Lake) -> None:
