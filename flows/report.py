@@ -72,7 +72,7 @@ class RunSummary:
 
     @property
     def state(self) -> str:
-        """ "completed", or "failed" when a part of the run (a backfill day) failed."""
+        """The run's state in the run log: completed, or failed when a backfill day failed."""
         return "failed" if self.failed_days else "completed"
 
     def domain_rows(self) -> list[dict[str, object]]:
