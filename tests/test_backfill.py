@@ -8,11 +8,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from pytest_httpserver import HTTPServer
 
 from flows.backfill import backfill, day_in_name
 from flows.reprocess import reprocess
+from tasks.batch import process_batch
+from tasks.day import process_day
 from tasks.query import run_query
 from tasks.runlog import recent_runs
 from tasks.settings import Settings, load_settings
@@ -140,3 +142,47 @@ def test_reprocess_replaces_rows_of_an_older_extractor(httpserver: HTTPServer, l
     assert summary.tables["articles"].updated == 2
     versions = run_query(lake, "select distinct extractor_version from articles").to_series()
     assert "0.0.1+old" not in versions.to_list()
+
+
+class _FlakyBatches:
+    """Stands in for `process_batch` inside `process_day`: fails the first attempt of one day,
+    or every attempt of it, and counts the attempts of each day."""
+
+    def __init__(self, day: date, *, always: bool) -> None:
+        self.day, self.always = day, always
+        self.attempts: dict[str, int] = {}
+        self.real = process_batch
+
+    def fn(self, pages: list, rejects: list, *, settings: Settings, run_id: str, batch: int):  # noqa: ANN201
+        if batch == 0:
+            self.attempts[run_id] = self.attempts.get(run_id, 0) + 1
+        if run_id.endswith(str(self.day)) and (self.always or self.attempts[run_id] == 1):
+            msg = f"worker lost while processing {self.day}"
+            raise RuntimeError(msg)
+        return self.real.fn(pages, rejects, settings=settings, run_id=run_id, batch=batch)
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_a_failed_day_is_retried_alone(
+    httpserver: HTTPServer, lake: Path, monkeypatch: pytest.MonkeyPatch, always: bool
+) -> None:
+    flaky = _FlakyBatches(DAYS[1], always=always)
+    monkeypatch.setattr("tasks.day.process_batch", flaky)
+    monkeypatch.setattr(
+        "flows.pipeline.process_day", process_day.with_options(retry_delay_seconds=0)
+    )
+    sitemap = _site(httpserver)
+    flow = backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=3))
+    summary = flow(start=DAYS[0], end=DAYS[-1], inputs=[sitemap], settings=_settings(lake))
+
+    failing = next(run_id for run_id in flaky.attempts if run_id.endswith(str(DAYS[1])))
+    assert flaky.attempts.pop(failing) == (3 if always else 2)  # retried, twice at most
+    assert list(flaky.attempts.values()) == [1, 1]  # the other days ran once
+    partitions = sorted(p.name for p in (lake / "articles").iterdir())
+    if always:  # the other days are in the lake; the failed one is named, not half-written
+        assert list(summary.failed_days) == [DAYS[1]]
+        assert partitions == [f"date={DAYS[0]}", f"date={DAYS[2]}"]
+        assert recent_runs(lake)["state"].to_list() == ["failed"]
+    else:
+        assert summary.failed_days == {}
+        assert partitions == [f"date={d}" for d in DAYS]
