@@ -13,7 +13,7 @@ import json
 import os
 import resource
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -126,47 +126,58 @@ def jsonl_lines(draw: st.DrawFn) -> bytes:
     return b"\n".join(lines) + draw(st.sampled_from([b"\n", b""]))
 
 
+@dataclass(frozen=True)
+class WarcSpec:
+    """What a generated WARC file holds. The bytes are built in the test, not the strategy:
+    warcio spools large records to temporary files, whose names come from `random`, which
+    hypothesis forbids inside strategies."""
+
+    gzip: bool
+    records: tuple[tuple[bytes, str, str, str], ...]  # body, content type, status, URI
+    cut: float | None  # keep this fraction of the bytes
+    flip: float | None  # invert the byte at this fraction of the length
+
+
 @st.composite
-def warc_archives(draw: st.DrawFn) -> bytes:
+def warc_archives(draw: st.DrawFn) -> WarcSpec:
     """WARC files with odd headers, statuses and payloads, possibly cut short or corrupted."""
+    types = [
+        "text/html",
+        "text/html; charset=latin-1",
+        "application/pdf",
+        "",
+        "text/html; charset=bogus",
+    ]
+    statuses = ["200 OK", "404 Not Found", "302 Found", "999 Odd"]
+    uris = ["https://news.example/a", "", "not a url", "https://news.example/ä?x=<>"]
+    records = draw(
+        st.lists(
+            st.tuples(
+                page_bytes, st.sampled_from(types), st.sampled_from(statuses), st.sampled_from(uris)
+            ),
+            max_size=4,
+        )
+    )
+    fraction = st.none() | st.floats(0, 1)
+    return WarcSpec(draw(st.booleans()), tuple(records), draw(fraction), draw(fraction))
+
+
+def warc_bytes(spec: WarcSpec) -> bytes:
+    """The WARC file a spec describes."""
     out = io.BytesIO()
-    writer = WARCWriter(out, gzip=draw(st.booleans()))
-    for _ in range(draw(st.integers(0, 4))):
-        body = draw(page_bytes)
-        content_type = draw(
-            st.sampled_from(
-                [
-                    "text/html",
-                    "text/html; charset=latin-1",
-                    "application/pdf",
-                    "",
-                    "text/html; charset=bogus",
-                ]
-            )
-        )
-        status = draw(st.sampled_from(["200 OK", "404 Not Found", "302 Found", "999 Odd"]))
+    writer = WARCWriter(out, gzip=spec.gzip)
+    for body, content_type, status, uri in spec.records:
         headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
-        uri = draw(
-            st.sampled_from(
-                ["https://news.example/a", "", "not a url", "https://news.example/ä?x=<>"]
-            )
-        )
-        # A fixed id and date: hypothesis needs the same draws to give the same bytes.
         fixed = {"WARC-Record-ID": "<urn:uuid:0-0>", "WARC-Date": "2022-09-01T00:00:00Z"}
         record = writer.create_warc_record(
-            uri,
-            "response",
-            payload=io.BytesIO(body),
-            http_headers=headers,
-            warc_headers_dict=fixed,
+            uri, "response", payload=io.BytesIO(body), http_headers=headers, warc_headers_dict=fixed
         )
         writer.write_record(record)
     data = bytearray(out.getvalue())
-    if data and draw(st.booleans()):
-        data = data[: draw(st.integers(0, len(data)))]
-    if data and draw(st.booleans()):
-        at = draw(st.integers(0, len(data) - 1))
-        data[at] ^= 0xFF
+    if data and spec.cut is not None:
+        data = data[: int(len(data) * spec.cut)]
+    if data and spec.flip is not None:
+        data[min(int(len(data) * spec.flip), len(data) - 1)] ^= 0xFF
     return bytes(data)
 
 
@@ -216,9 +227,9 @@ def test_jsonl_files_never_crash(tmp_path: Path, data: bytes, compress: bool) ->
 
 @FUZZ
 @given(data=warc_archives())
-def test_warc_files_never_crash(tmp_path: Path, data: bytes) -> None:
+def test_warc_files_never_crash(tmp_path: Path, data: WarcSpec) -> None:
     path = tmp_path / "crawl.warc.gz"
-    path.write_bytes(data)
+    path.write_bytes(warc_bytes(data))
     _, slowest = _accounted(path)
     assert slowest < SETTINGS.limits.extract_timeout_s + 2
 
@@ -248,7 +259,7 @@ def test_memory_stays_bounded_over_many_hostile_pages(tmp_path: Path) -> None:
     archive=warc_archives(),
 )
 def test_whole_flow_accounts_for_every_page(
-    tmp_path_factory: pytest.TempPathFactory, pages: list[bytes], dump: bytes, archive: bytes
+    tmp_path_factory: pytest.TempPathFactory, pages: list[bytes], dump: bytes, archive: WarcSpec
 ) -> None:
     root = tmp_path_factory.mktemp("fuzz")
     inputs = root / "in"
@@ -256,7 +267,7 @@ def test_whole_flow_accounts_for_every_page(
     for n, body in enumerate(pages):
         (inputs / f"{n}.html").write_bytes(body)
     (inputs / "dump.jsonl").write_bytes(dump)
-    (inputs / "crawl.warc.gz").write_bytes(archive)
+    (inputs / "crawl.warc.gz").write_bytes(warc_bytes(archive))
     flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
     summary = flow(inputs=[str(inputs)], lake=str(root / "lake"), settings=SETTINGS, workers=1)
     assert summary.pages == summary.articles + summary.rejected + summary.duplicates
