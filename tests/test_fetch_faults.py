@@ -13,18 +13,17 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from flows.ingest import ingest
 from tasks.fetch import fetch_all
 from tasks.query import run_query
-from tasks.settings import FetchOptions, load_settings
+from tasks.settings import load_settings
+from tests import test_fetch
 from tests.faultserver import HANDLERS, PAGE, FaultServer
 
-OPTIONS = FetchOptions(
-    user_agent="newslake-test",
+# The fetch tests' options, with a per-host cap and delay for the politeness checks.
+OPTIONS = replace(
+    test_fetch.OPTIONS,
     per_host_delay_s=0.05,
     per_host_concurrency=2,
-    backoff_s=0.01,
-    max_retries=2,
     timeout_s=0.5,
     total_timeout_s=2.0,
-    allow_networks=("127.0.0.0/8",),
 )
 
 
