@@ -14,11 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import matplotlib
@@ -27,10 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.corpus import record, require  # noqa: E402
-from bench.throughput import tree_rss_kib  # noqa: E402
+from bench.throughput import run_sampled  # noqa: E402
 from tasks.settings import load_settings  # noqa: E402
 
-NEWSLAKE = Path(sys.executable).with_name("newslake")
 PLOT = Path(__file__).with_name("soak.png")
 
 
@@ -63,30 +58,18 @@ def main() -> None:
     lake = work / "lake"
     batch = load_settings().run.batch_pages
     samples: list[tuple[float, float, int]] = []  # seconds, MiB, pages done
-    command = [str(NEWSLAKE), "ingest", str(work / "pages"), "--lake", str(lake)]
+    command = ["ingest", str(work / "pages"), "--lake", str(lake)]
     command += ["--workers", str(args.workers), "--no-progress"]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    done = threading.Event()
 
-    def sample() -> None:
-        pages = 0
-        while not done.is_set():
-            # The staging goes when the run commits: from then on, every page is done.
-            staged = min(_staged_batches(lake) * batch, total)
-            pages = total if pages and not staged else max(pages, staged)
-            samples.append((time.perf_counter() - started, tree_rss_kib(proc.pid) / 1024, pages))
-            time.sleep(0.5)
+    def sample(seconds: float, rss_kib: int) -> None:
+        # The staging goes when the run commits: from then on, every page is done.
+        staged = min(_staged_batches(lake) * batch, total)
+        done = samples[-1][2] if samples else 0
+        pages = total if done and not staged else max(done, staged)
+        samples.append((seconds, rss_kib / 1024, pages))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
+    wall = run_sampled(command, sample, every_s=0.5)
     shutil.rmtree(work, ignore_errors=True)
-    if proc.returncode:
-        sys.exit(f"newslake failed:\n{out.decode(errors='replace')}")
 
     working = [s for s in samples if 0 < s[2] < total]  # between the first and the last batch
     quarters = []

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,10 +49,15 @@ def tree_rss_kib(pid: int) -> int:
     return total
 
 
-def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS (KiB) of one `newslake` command."""
-    peak = 0
-    env = {**os.environ, "NEWSLAKE_NER_ENABLED": "true" if entities else "false"}
+def run_sampled(
+    args: list[str],
+    on_sample: Callable[[float, int], None],
+    *,
+    env: dict[str, str] | None = None,
+    every_s: float = 0.05,
+) -> float:
+    """Run one `newslake` command, calling `on_sample(seconds since start, tree RSS in KiB)`
+    every `every_s` while it runs; return its wall seconds (exit on failure)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(NEWSLAKE), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
@@ -59,10 +65,9 @@ def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss_kib(proc.pid))
-            time.sleep(0.05)
+            on_sample(time.perf_counter() - started, tree_rss_kib(proc.pid))
+            time.sleep(every_s)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -72,7 +77,19 @@ def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
     sampler.join()
     if proc.returncode:
         sys.exit(f"newslake failed:\n{out.decode(errors='replace')}")
-    return elapsed, peak
+    return elapsed
+
+
+def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS (KiB) of one `newslake` command."""
+    peak = 0
+
+    def track(_: float, rss_kib: int) -> None:
+        nonlocal peak
+        peak = max(peak, rss_kib)
+
+    env = {**os.environ, "NEWSLAKE_NER_ENABLED": "true" if entities else "false"}
+    return run_sampled(args, track, env=env), peak
 
 
 def _bare(files: list[Path], **options: bool) -> float:
