@@ -101,8 +101,8 @@ def backfill(
             named = day_in_name(path)
             if named is not None and start <= named <= end:
                 days.setdefault(named, DayInputs()).files.append(path)
-        totals = run_days(days, settings, run_id, summary)
-    summary.absorb(totals, summary.tables)
+        totals, tables = run_days(days, settings, run_id, summary)
+    summary.absorb(totals, tables)
     summary.seconds = time.perf_counter() - started
     publish(summary, store)
     return summary

@@ -107,10 +107,11 @@ def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:
 
 def run_days(
     days: dict[date, DayInputs], settings: Settings, run_id: str, summary: RunSummary
-) -> BatchResult:
+) -> tuple[BatchResult, dict[str, CommitStats]]:
     """Process each day as its own task (days run in parallel, a failed day retries alone),
-    then commit the days that succeeded, one after another. A day that still fails after its
-    retries is left out of the lake, its staging dropped, and named in `summary.failed_days`."""
+    then commit the days that succeeded, one after another; return the days' counts and the
+    commits' statistics. A day that still fails after its retries is left out of the lake,
+    its staging dropped, and named in `summary.failed_days`."""
     lake = Lake.of(settings.lake)
     futures = {
         day: process_day.submit(day, inputs, settings=settings, run_id=run_id)
@@ -129,8 +130,7 @@ def run_days(
         totals.add(future.result())
         for table, stats in commit_run(lake, rid).items():
             tables[table] = _sum_stats(tables.get(table, CommitStats()), stats)
-    summary.tables = tables
-    return totals
+    return totals, tables
 
 
 def _sum_stats(a: CommitStats, b: CommitStats) -> CommitStats:

@@ -83,8 +83,8 @@ def reprocess(
         days: dict[date, DayInputs] = {}
         for source, day in in_raw.select("source", PARTITION).iter_rows():
             days.setdefault(day, DayInputs()).urls.append(source)
-        totals = run_days(days, settings, run_id, summary)
-    summary.absorb(totals, summary.tables)
+        totals, tables = run_days(days, settings, run_id, summary)
+    summary.absorb(totals, tables)
     summary.seconds = time.perf_counter() - started
     publish(summary, store)
     return summary

@@ -97,13 +97,16 @@ def _replace_partition(lake: Lake, path: str, merged: pl.DataFrame, existing: pl
         crash_point("partition-replaced")
 
 
-def _days_holding(lake: Lake, table: TableName, column: str, values: pl.Series) -> list[date]:
-    """Partitions that already hold one of `values` in `column`: rows that must leave them."""
-    files = lake.partition_files(table) if not values.is_empty() else []
+def _days_holding(lake: Lake, table: TableName, wanted: dict[str, pl.Series]) -> list[date]:
+    """Partitions holding a row whose value in some column is among that column's `wanted`
+    values: rows that must leave those partitions. One read of the table for all columns."""
+    wanted = {column: values for column, values in wanted.items() if not values.is_empty()}
+    files = lake.partition_files(table) if wanted else []
     if not files:
         return []
-    found = lake.read(files, [column], hive=True).filter(pl.col(column).is_in(values.implode()))
-    return found[PARTITION].unique().to_list()
+    frame = lake.read(files, list(wanted), hive=True)
+    hit = pl.any_horizontal(pl.col(c).is_in(v.implode()) for c, v in wanted.items())
+    return frame.filter(hit)[PARTITION].unique().to_list()
 
 
 def _staged(lake: Lake, run_id: str, table: TableName) -> list[str]:
@@ -146,9 +149,8 @@ def commit_table(
     key, content = KEYS[table], CONTENT[table]
     staged_all = _read_staged(lake, files, table)
     staged = staged_all.unique(subset=key, keep="last", maintain_order=True)
-    old_days = _days_holding(lake, table, key, staged[key])
-    gone_days = _days_holding(lake, table, "source", resolved)
-    days = sorted(set(staged[PARTITION].to_list()) | set(old_days) | set(gone_days))
+    held = _days_holding(lake, table, {key: staged[key], "source": resolved})
+    days = sorted(set(staged[PARTITION].to_list()) | set(held))
     new = updated = unchanged = 0
     for day in days:
         path = _partition_file(lake, table, day)
@@ -194,7 +196,7 @@ def commit_children(lake: LakeLike, run_id: str, table: TableName) -> CommitStat
     staged = scanned.join(last, on=["article_id", "_batch"], how="semi").drop("_batch")
     ids = staged["article_id"].unique()
     days = sorted(
-        set(staged[PARTITION].to_list()) | set(_days_holding(lake, table, "article_id", ids))
+        set(staged[PARTITION].to_list()) | set(_days_holding(lake, table, {"article_id": ids}))
     )
     order = ["article_id", KEYS[table]]
     for day in days:
