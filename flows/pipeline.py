@@ -20,6 +20,7 @@ from tasks.crashpoints import crash_point
 from tasks.day import DayInputs, day_run_id, process_day
 from tasks.errors import ConfigError
 from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
+from tasks.raw import raw_files, raw_index
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
 from tasks.store import Lake
@@ -113,6 +114,9 @@ def run_days(
     commits' statistics. A day that still fails after its retries is left out of the lake,
     its staging dropped, and named in `summary.failed_days`."""
     lake = Lake.of(settings.lake)
+    if any(inputs.urls for inputs in days.values()):
+        index = raw_index(lake)  # one read of the raw zone's URLs for all the days
+        days = {d: replace(i, raw_files=raw_files(index, i.urls)) for d, i in days.items()}
     futures = {
         day: process_day.submit(day, inputs, settings=settings, run_id=run_id)
         for day, inputs in sorted(days.items())

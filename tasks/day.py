@@ -27,9 +27,11 @@ __all__ = ["DayInputs", "day_run_id", "process_day"]
 
 @dataclass(kw_only=True)
 class DayInputs:
-    """What one day is made of: URLs whose pages are in the raw zone, and local files."""
+    """What one day is made of: URLs whose pages are in the raw zone (and the raw-zone files
+    that hold them, when the flow has looked them up), and local files."""
 
     urls: list[str] = field(default_factory=list)
+    raw_files: list[str] | None = None
     files: list[Path] = field(default_factory=list)
 
 
@@ -51,7 +53,8 @@ def process_day(day: date, inputs: DayInputs, *, settings: Settings, run_id: str
     lake = Lake.of(settings.lake)
     rid = day_run_id(run_id, day)
     drop_staging(lake, rid)  # what an earlier attempt of this day staged
-    items = chain(raw_items(lake, inputs.urls), iter_pages(inputs.files, settings.limits))
+    fetched = raw_items(lake, inputs.urls, inputs.raw_files)
+    items = chain(fetched, iter_pages(inputs.files, settings.limits))
     totals = BatchResult()
     for number, (pages, rejects) in enumerate(batches(items, settings.run)):
         totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=rid, batch=number))

@@ -27,7 +27,9 @@ __all__ = [
     "fetch_state",
     "item_from_raw",
     "page_from_raw",
+    "raw_files",
     "raw_frame",
+    "raw_index",
     "raw_items",
     "stage_raw",
 ]
@@ -89,19 +91,35 @@ def fetch_state(lake: LakeLike) -> pl.DataFrame:
     return validators.select("url", "status", "transient", "etag", "last_modified")
 
 
-def raw_items(lake: LakeLike, urls: Iterable[str]) -> list[RawPage | Reject]:
+def raw_index(lake: LakeLike) -> pl.DataFrame:
+    """Which raw-zone file holds each fetched URL (`url`, `file`): read once, so a run that
+    looks up many groups of URLs (a backfill's days) reads the URL columns once, not per group."""
+    lake = as_lake(lake)
+    files = lake.partition_files("raw")
+    frames = [lake.read([path], ["url"]).with_columns(file=pl.lit(path)) for path in files]
+    return (
+        pl.concat(frames) if frames else pl.DataFrame(schema={"url": pl.String, "file": pl.String})
+    )
+
+
+def raw_files(index: pl.DataFrame, urls: Iterable[str]) -> list[str]:
+    """The raw-zone files that hold any of `urls`, from `raw_index`."""
+    wanted = pl.Series(list(urls), dtype=pl.String)
+    return index.filter(pl.col("url").is_in(wanted.implode()))["file"].unique().sort().to_list()
+
+
+def raw_items(
+    lake: LakeLike, urls: Iterable[str], files: list[str] | None = None
+) -> list[RawPage | Reject]:
     """The latest fetch of each URL from the raw zone: its page to extract again (no network
-    needed), or the reject its failed fetch earned. Only the files that hold a wanted URL are
-    read whole, so bodies of the rest of the raw zone stay on disk."""
+    needed), or the reject its failed fetch earned. Only the files that hold a wanted URL
+    (`files`, else looked up in the raw index) are read whole, so bodies of the rest of the raw
+    zone stay on disk."""
     lake = as_lake(lake)
     wanted = pl.Series(list(urls), dtype=pl.String).unique()
     if wanted.is_empty():
         return []
-    holding = [
-        path
-        for path in lake.partition_files("raw")
-        if lake.read([path], ["url"])["url"].is_in(wanted.implode()).any()
-    ]
+    holding = files if files is not None else raw_files(raw_index(lake), wanted)
     if not holding:
         return []
     rows = (
