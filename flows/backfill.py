@@ -46,7 +46,6 @@ def day_in_name(path: Path) -> date | None:
 
 @flow(
     name="backfill",
-    validate_parameters=False,
     task_runner=task_runner(load_settings().run),
 )
 def backfill(
@@ -101,6 +100,8 @@ def backfill(
             named = day_in_name(path)
             if named is not None and start <= named <= end:
                 days.setdefault(named, DayInputs()).files.append(path)
+        if not days:
+            summary.note = f"nothing to backfill: no page or file is dated in {start}..{end}"
         totals, tables = run_days(days, settings, run_id, summary)
     summary.absorb(totals, tables)
     summary.seconds = time.perf_counter() - started

@@ -12,7 +12,6 @@ import sys
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 for _key, _value in {
@@ -54,12 +53,15 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _print_summary(summary: object) -> None:
-    from flows.ingest import RunSummary
+    from flows.report import RunSummary
+    from tasks.lake import CommitStats
 
     assert isinstance(summary, RunSummary)
-    articles = summary.tables["articles"]
+    articles = summary.tables.get("articles", CommitStats())
     table = Table(title=f"run {summary.run_id}", show_header=False, box=None)
     table.add_row("lake", summary.lake)
+    if summary.note:
+        table.add_row("note", summary.note)
     table.add_row("pages read", f"{summary.pages:,}")
     table.add_row(
         "articles",
@@ -136,6 +138,23 @@ WorkersOption = Annotated[
     int | None, typer.Option(help="Worker processes (default: config run.workers; 0 = cores).")
 ]
 LakeOption = Annotated[str | None, typer.Option(help="Lake root or URL (default: lake.root).")]
+AllowNetworkOption = Annotated[
+    list[str] | None,
+    typer.Option(help="A private network the fetcher may reach (repeatable), e.g. 127.0.0.0/8."),
+]
+
+
+def _allow_networks(settings: Settings, networks: list[str] | None) -> Settings:
+    """The settings with the command line's extra networks for the fetcher's guard (checked)."""
+    from dataclasses import replace
+
+    from tasks.netguard import NetworkGuard
+
+    if networks:
+        allowed = (*settings.fetch.allow_networks, *networks)
+        settings = replace(settings, fetch=replace(settings.fetch, allow_networks=allowed))
+    NetworkGuard(settings.fetch.allow_networks)
+    return settings
 
 
 def _with_runner(
@@ -186,19 +205,11 @@ def ingest(
     until: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only URLs dated up to this day.")
     ] = None,
-    allow_network: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A private network the fetcher may reach (repeatable), e.g. 127.0.0.0/8."
-        ),
-    ] = None,
+    allow_network: AllowNetworkOption = None,
 ) -> None:
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
-    from dataclasses import replace
-
     from flows.ingest import ingest as ingest_flow
     from tasks.load import resolve_inputs
-    from tasks.netguard import NetworkGuard
     from tasks.sources import is_web_input
 
     inputs = inputs or []
@@ -207,13 +218,9 @@ def ingest(
     try:
         # Fail on a typo before Prefect's server takes seconds to start.
         resolve_inputs([i for i in inputs if not is_web_input(i)])
-        settings = load_settings()
-        if allow_network:
-            networks = (*settings.fetch.allow_networks, *allow_network)
-            settings = replace(settings, fetch=replace(settings.fetch, allow_networks=networks))
-        NetworkGuard(settings.fetch.allow_networks)
+        settings = _allow_networks(load_settings(), allow_network)
         settings = _with_runner(settings, workers, runner, dask_address)
-    except (NewslakeError, ValueError) as exc:
+    except NewslakeError as exc:
         raise _fail(exc) from exc
     try:
         summary = _run_flow(
@@ -247,6 +254,7 @@ def backfill(
     workers: WorkersOption = None,
     runner: RunnerOption = None,
     dask_address: DaskAddressOption = None,
+    allow_network: AllowNetworkOption = None,
 ) -> None:
     """Ingest what was published in a date range, one task per day (days run in parallel)."""
     from flows.backfill import backfill as backfill_flow
@@ -254,7 +262,8 @@ def backfill(
     if not inputs and not sources:
         raise _fail(NewslakeError("nothing to backfill: name --sources, URLs or files"))
     try:
-        settings = _with_runner(load_settings(), workers, runner, dask_address)
+        settings = _allow_networks(load_settings(), allow_network)
+        settings = _with_runner(settings, workers, runner, dask_address)
         summary = _run_flow(
             backfill_flow,
             settings,
@@ -301,7 +310,7 @@ def serve(
     UI) for as long as this command runs.
     """
     from prefect import serve as prefect_serve
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.serve import build_deployments, load_schedules, local_server
 
@@ -309,11 +318,17 @@ def serve(
         schedules = load_schedules()
         server = nullcontext(PREFECT_API_URL.value()) if PREFECT_API_URL.value() else None
         with server or local_server(port) as api:
+            # Prefect read its settings when it was imported: changing the environment alone
+            # would leave this process's own client on a temporary server of its own (sharing
+            # PREFECT_HOME's database, not its in-memory concurrency leases) while the runs'
+            # processes talk to this one. The settings context is what every client and every
+            # process the runner spawns reads.
             os.environ["PREFECT_API_URL"] = api
-            console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
-            for s in schedules:
-                console.print(f"  schedule {s.name}: {s.cron} ({s.timezone})")
-            prefect_serve(*build_deployments(schedules), print_starting_message=False)
+            with temporary_settings(updates={PREFECT_API_URL: api}):
+                console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
+                for s in schedules:
+                    console.print(f"  schedule {s.name}: {s.cron} ({s.timezone})")
+                prefect_serve(*build_deployments(schedules), print_starting_message=False)
     except NewslakeError as exc:
         raise _fail(exc) from exc
 
@@ -358,7 +373,7 @@ def query(
     sql: Annotated[
         str, typer.Argument(help="SQL over the views articles, rejects, entities, quotes.")
     ],
-    lake: Annotated[str | None, typer.Option(help="Lake root (default: config lake.root).")] = None,
+    lake: LakeOption = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,
 ) -> None:
@@ -368,8 +383,7 @@ def query(
     from tasks.query import run_query
 
     try:
-        root = Path(lake or load_settings().lake)
-        frame = run_query(root, sql)
+        frame = run_query(lake or load_settings().lake, sql)
     except NewslakeError as exc:
         raise _fail(exc) from exc
     if format is Format.csv:

@@ -44,7 +44,6 @@ def _progress(enabled: bool, total_files: int) -> tuple[Progress | None, TaskID]
 @flow(
     name="ingest",
     log_prints=False,
-    validate_parameters=False,
     task_runner=task_runner(load_settings().run),
 )
 def ingest(
@@ -97,6 +96,12 @@ def ingest(
             bar.stop()
         tables = commit_run(store, run_id)
     summary.absorb(totals, tables)
+    if not summary.pages:
+        summary.note = (
+            "nothing new: every discovered URL is already in the lake"
+            if summary.web.skipped
+            else "nothing to ingest: the inputs held no pages"
+        )
     summary.seconds = time.perf_counter() - started
     publish(summary, store)
     return summary

@@ -47,6 +47,8 @@ class RunSummary:
     quotes: int = 0
     no_model: Counter[str] = field(default_factory=Counter)
     failed_days: dict[date, str] = field(default_factory=dict)
+    # Why a run had nothing to do ("the range holds no rows"): a normal outcome, said plainly.
+    note: str | None = None
 
     @property
     def rejected(self) -> int:
@@ -92,6 +94,7 @@ class RunSummary:
         lines = [
             f"# {self.flow} run `{self.run_id}`",
             f"- lake: `{self.lake}`",
+            *([f"- note: {self.note}"] if self.note else []),
             f"- pages read: {self.pages}",
             f"- articles: {self.articles}",
             f"- rejects: {self.rejected} ({stages})",
@@ -127,6 +130,6 @@ def publish(summary: RunSummary, lake: Lake) -> None:
             "quotes": summary.quotes,
             "partitions": sum(s.partitions for s in summary.tables.values()),
             "rejects_by_stage": json.dumps(dict(sorted(summary.rejects.items()))),
-            "message": failed or None,
+            "message": failed or summary.note,
         },
     )

@@ -46,7 +46,6 @@ def _pages_in_range(lake: Lake, start: date, end: date) -> pl.DataFrame:
 
 @flow(
     name="reprocess",
-    validate_parameters=False,
     task_runner=task_runner(load_settings().run),
 )
 def reprocess(
@@ -83,6 +82,11 @@ def reprocess(
         days: dict[date, DayInputs] = {}
         for source, day in in_raw.select("source", PARTITION).iter_rows():
             days.setdefault(day, DayInputs()).urls.append(source)
+        if not days:
+            summary.note = (
+                f"nothing to reprocess: no article or reject from the raw zone lies in "
+                f"{start}..{end}"
+            )
         totals, tables = run_days(days, settings, run_id, summary)
     summary.absorb(totals, tables)
     summary.seconds = time.perf_counter() - started

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpcore
 from httpcore._backends.base import SOCKET_OPTION
 
-from tasks.errors import FetchError
+from tasks.errors import ConfigError, FetchError
 
 __all__ = ["GuardedBackend", "NetworkGuard"]
 
@@ -33,7 +33,7 @@ class NetworkGuard:
             self.allowed = [ipaddress.ip_network(n, strict=False) for n in allow]
         except ValueError as exc:
             msg = f"fetch.allow_networks: {exc}"
-            raise ValueError(msg) from exc
+            raise ConfigError(msg) from exc
 
     def _refused(self, address: IPAddress) -> bool:
         if any(address in network for network in self.allowed):

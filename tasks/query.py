@@ -2,7 +2,8 @@
 
 The views read the Parquet files in place (`read_parquet(..., hive_partitioning = true)`); a
 table that has no partition yet is an empty view with the right columns, so a query over a
-fresh lake answers with no rows rather than an error.
+fresh lake answers with no rows rather than an error. A lake that does not exist at all is an
+error (LakeNotFoundError): a mistyped path must not look like an empty lake.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import duckdb
 import polars as pl
 
 from tasks.errors import NewslakeError
-from tasks.store import Lake, LakeLike, as_lake
+from tasks.store import Lake, LakeLike
 from tasks.tables import PARTITION, RUNS, SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
@@ -55,7 +56,7 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
     A lake on an object store is read through its fsspec filesystem, registered with DuckDB, so
     DuckDB needs no extension download (httpfs) and uses the same credentials as the pipeline.
     """
-    lake = as_lake(lake)
+    lake = lake if isinstance(lake, Lake) else Lake.existing(lake)
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     if not lake.local:

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from tasks.lake import write_part
-from tasks.store import LakeLike, as_lake
+from tasks.store import Lake, LakeLike
 from tasks.tables import PARTITION, RUNS
 
 __all__ = ["record_run", "recent_runs"]
@@ -27,8 +27,8 @@ def record_run(lake: LakeLike, row: dict[str, Any]) -> None:
 
 
 def recent_runs(lake: LakeLike, limit: int = 20) -> pl.DataFrame:
-    """The latest runs, newest first."""
-    lake = as_lake(lake)
+    """The latest runs, newest first (LakeNotFoundError when there is no lake there)."""
+    lake = lake if isinstance(lake, Lake) else Lake.existing(lake)
     files = lake.partition_files("runs")
     if not files:
         return RUNS.to_frame()

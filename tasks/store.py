@@ -32,7 +32,7 @@ from tasks.crashpoints import crash_point
 from tasks.errors import NewslakeError
 from tasks.tables import PARTITION
 
-__all__ = ["Lake", "LakeBusyError", "LakeLike", "as_lake"]
+__all__ = ["Lake", "LakeBusyError", "LakeLike", "LakeNotFoundError", "as_lake"]
 
 
 class LakeBusyError(NewslakeError):
@@ -42,6 +42,16 @@ class LakeBusyError(NewslakeError):
         self.lake = lake
         super().__init__(
             f"another newslake run is writing to {lake!r}; try again when it ends{hint}"
+        )
+
+
+class LakeNotFoundError(NewslakeError):
+    """Nothing is stored where a command that reads the lake was told to look."""
+
+    def __init__(self, lake: str) -> None:
+        self.lake = lake
+        super().__init__(
+            f"there is no lake at {lake!r}: check --lake (or lake.root), or ingest into it first"
         )
 
 
@@ -87,6 +97,18 @@ class Lake:
         if isinstance(fs, LocalFileSystem):
             root = str(Path(root).resolve())
         return cls(url=text, fs=fs, root=root.rstrip("/"))
+
+    @classmethod
+    def existing(cls, url: str | Path) -> Lake:
+        """The lake at `url`, or LakeNotFoundError when nothing is stored there.
+
+        Commands that only read (query, runs) must not answer a mistyped path or bucket with
+        empty tables: an empty answer would look like an empty lake.
+        """
+        lake = cls.of(url)
+        if not lake.exists(lake.root):
+            raise LakeNotFoundError(lake.url)
+        return lake
 
     @property
     def local(self) -> bool:

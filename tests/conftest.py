@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +123,151 @@ def seed_article() -> Any:
     html = corpus("seed", "kharkiv-offensive.html").read_text()
     page = RawPage(source="seed", url=None)
     return article_from_html(page, html, options=load_settings().extract, timeout_s=0, run_id="t")
+
+
+# A local news site: two stories a day for four days, the first day outside the range the
+# backfill tests ask for.
+DAYS = [date(2022, 9, 1), date(2022, 9, 2), date(2022, 9, 3)]
+OUTSIDE = date(2022, 8, 31)
+
+
+def story_page(day: date, n: int) -> str:
+    """A small dated news page with one attributed quote."""
+    body = " ".join(
+        f"Story {n} of {day:%B %d}: the harbour council met again, item {i}, and voted."
+        for i in range(20)
+    )
+    return (
+        f"<html><head><title>Story {n} of {day}</title>"
+        f'<meta property="article:published_time" content="{day}T08:00:00Z"></head>'
+        f"<body><article><h1>Story {n} of {day}</h1><p>{body}</p>"
+        f'<p>"We will rebuild the pier," said Mayor Ana Ruiz.</p></article></body></html>'
+    )
+
+
+@dataclass(frozen=True)
+class NewsSite:
+    """URLs of the local news site: a sitemap (with lastmod days), an RSS feed, the stories."""
+
+    sitemap: str
+    feed: str
+    stories: list[str]
+
+
+def news_site(server: Any) -> NewsSite:
+    """Serve the news site's stories, sitemap and feed on a pytest-httpserver."""
+    stories, entries, items = [], [], []
+    for day in [OUTSIDE, *DAYS]:
+        for n in (1, 2):
+            path = f"/{day}/story-{n}.html"
+            server.expect_request(path).respond_with_data(
+                story_page(day, n), content_type="text/html"
+            )
+            url = server.url_for(path)
+            stories.append(url)
+            entries.append(f"<url><loc>{url}</loc><lastmod>{day}</lastmod></url>")
+            items.append(
+                f"<item><title>Story {n}</title><link>{url}</link>"
+                f"<pubDate>{day:%a, %d %b %Y} 08:00:00 +0000</pubDate></item>"
+            )
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(entries)
+        + "</urlset>"
+    )
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour News</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    )
+    server.expect_request("/sitemap.xml").respond_with_data(sitemap, content_type="application/xml")
+    server.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+    return NewsSite(
+        sitemap=server.url_for("/sitemap.xml"), feed=server.url_for("/feed.xml"), stories=stories
+    )
+
+
+_MARK = "NEWSLAKE_TEST_MARK"
+
+
+def marked_processes(marker: str) -> list[str]:
+    """Command lines of the live processes whose environment carries `marker`: every process
+    a marked command started, however it was started (children inherit the environment)."""
+    found = []
+    needle = f"{_MARK}={marker}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            if needle in environ.split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@dataclass
+class Cli:
+    """`newslake` as users run it: the installed console script in a subprocess, with the
+    README's default environment (no PREFECT_API_URL) and a marker that finds every process it
+    starts, so a test can check that none outlives the command."""
+
+    extra: dict[str, str]
+    marker: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The test's environment now (fixtures may have added credentials), without a Prefect
+        API, plus the marker and the fixture's settings."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        return env | self.extra | {_MARK: self.marker}
+
+    def command(self, *args: str, program: str = "newslake") -> list[str]:
+        """The command line for `newslake ARGS` (or another of the venv's commands)."""
+        return [str(Path(sys.executable).parent / program), *args]
+
+    def __call__(
+        self, *args: str, timeout: float = 600, program: str = "newslake"
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `newslake ARGS` to completion; its output is in `.stdout` (stderr merged)."""
+        return subprocess.run(
+            self.command(*args, program=program),
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def popen(self, *args: str, program: str = "newslake") -> subprocess.Popen[str]:
+        """Start `newslake ARGS` (or another of the venv's commands) in its own process group."""
+        return subprocess.Popen(
+            self.command(*args, program=program),
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def survivors(self, grace_s: float = 10.0) -> list[str]:
+        """Processes the commands started that are still alive after a short grace period."""
+        deadline = time.monotonic() + grace_s
+        while (left := marked_processes(self.marker)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
+
+
+@pytest.fixture
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """Run `newslake` as a subprocess; fails the test if a process it started outlives it."""
+    home = tmp_path_factory.getbasetemp() / "prefect-home"  # shared: a warm database
+    extra = {"PREFECT_HOME": str(home), "NEWSLAKE_FETCH_PER_HOST_DELAY_S": "0"}
+    runner = Cli(extra=extra, marker=uuid.uuid4().hex)
+    yield runner
+    assert runner.survivors() == [], "processes outlived the command"

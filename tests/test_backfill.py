@@ -18,42 +18,9 @@ from tasks.day import process_day
 from tasks.query import run_query
 from tasks.runlog import recent_runs
 from tasks.settings import Settings, load_settings
+from tests.conftest import DAYS, news_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
-
-DAYS = [date(2022, 9, 1), date(2022, 9, 2), date(2022, 9, 3)]
-OUTSIDE = date(2022, 8, 31)
-
-
-def _page(day: date, n: int) -> str:
-    body = " ".join(
-        f"Story {n} of {day:%B %d}: the harbour council met again, item {i}, and voted."
-        for i in range(20)
-    )
-    return (
-        f"<html><head><title>Story {n} of {day}</title>"
-        f'<meta property="article:published_time" content="{day}T08:00:00Z"></head>'
-        f"<body><article><h1>Story {n} of {day}</h1><p>{body}</p>"
-        f'<p>"We will rebuild the pier," said Mayor Ana Ruiz.</p></article></body></html>'
-    )
-
-
-def _site(server: HTTPServer) -> str:
-    """A news sitemap with two stories a day for four days; returns the sitemap's URL."""
-    entries = []
-    for day in [OUTSIDE, *DAYS]:
-        for n in (1, 2):
-            path = f"/{day}/story-{n}.html"
-            server.expect_request(path).respond_with_data(_page(day, n), content_type="text/html")
-            entries.append(f"<url><loc>{server.url_for(path)}</loc><lastmod>{day}</lastmod></url>")
-    sitemap = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        + "".join(entries)
-        + "</urlset>"
-    )
-    server.expect_request("/sitemap.xml").respond_with_data(sitemap, content_type="application/xml")
-    return server.url_for("/sitemap.xml")
 
 
 def _settings(lake: Path, networks: tuple[str, ...] = ("127.0.0.0/8",)) -> Settings:
@@ -87,7 +54,7 @@ def test_day_in_name() -> None:
 
 
 def test_backfill_twice_then_reprocess_offline(httpserver: HTTPServer, lake: Path) -> None:
-    sitemap = _site(httpserver)
+    sitemap = news_site(httpserver).sitemap
     flow = backfill.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
     first = flow(start=DAYS[0], end=DAYS[-1], inputs=[sitemap], settings=_settings(lake))
 
@@ -126,7 +93,7 @@ def test_backfill_twice_then_reprocess_offline(httpserver: HTTPServer, lake: Pat
 
 
 def test_reprocess_replaces_rows_of_an_older_extractor(httpserver: HTTPServer, lake: Path) -> None:
-    sitemap = _site(httpserver)
+    sitemap = news_site(httpserver).sitemap
     runner = ProcessPoolTaskRunner(max_workers=1)
     backfill.with_options(task_runner=runner)(
         start=DAYS[0], end=DAYS[0], inputs=[sitemap], settings=_settings(lake)
@@ -171,7 +138,7 @@ def test_a_failed_day_is_retried_alone(
     monkeypatch.setattr(
         "flows.pipeline.process_day", process_day.with_options(retry_delay_seconds=0)
     )
-    sitemap = _site(httpserver)
+    sitemap = news_site(httpserver).sitemap
     flow = backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=3))
     summary = flow(start=DAYS[0], end=DAYS[-1], inputs=[sitemap], settings=_settings(lake))
 

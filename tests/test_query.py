@@ -8,14 +8,21 @@ import pytest
 
 from tasks.lake import commit_table, stage_frame
 from tasks.query import QueryError, run_query
+from tasks.store import LakeNotFoundError
 from tasks.tables import articles_frame
 from tests.test_lake import BASE
 
 
 def test_fresh_lake_answers_with_no_rows(lake: Path) -> None:
+    lake.mkdir()  # a lake no run has committed to yet
     frame = run_query(lake, "select count(*) as n from articles")
     assert frame["n"].to_list() == [0]
     assert run_query(lake, "select * from rejects").height == 0
+
+
+def test_a_missing_lake_is_an_error_not_an_empty_lake(lake: Path) -> None:
+    with pytest.raises(LakeNotFoundError, match="no lake at"):
+        run_query(lake, "select count(*) from articles")
 
 
 def test_views_over_committed_rows(lake: Path) -> None:
@@ -26,6 +33,7 @@ def test_views_over_committed_rows(lake: Path) -> None:
 
 
 def test_bad_sql_is_a_query_error(lake: Path) -> None:
+    lake.mkdir()
     with pytest.raises(QueryError, match="not_a_column"):
         run_query(lake, "select not_a_column from articles")
 

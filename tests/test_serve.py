@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,9 @@ import yaml
 
 from flows.serve import load_schedules
 from tasks.errors import ConfigError
-from tests.conftest import ROOT
+from tasks.query import run_query
+from tasks.runlog import recent_runs
+from tests.conftest import ROOT, SAMPLES, Cli
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -71,49 +74,211 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _deployments(api: str) -> list[dict[str, object]]:
+def _api(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """POST to the Prefect server's REST API; None while it does not answer."""
     try:
-        response = httpx.post(f"{api}/deployments/filter", json={}, timeout=5)
+        response = httpx.post(f"{api}{path}", json=body or {}, timeout=10)
     except httpx.HTTPError:
-        return []
-    return response.json() if response.status_code == 200 else []
+        return None
+    return response.json() if response.status_code in (200, 201) else None
+
+
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _config(tmp_path: Path, lake: Path) -> Path:
+    """A config directory whose one schedule ingests the samples every minute."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    (config / "schedules.toml").write_text(
+        '[[schedule]]\nname = "every-minute"\ncron = "* * * * *"\ntimezone = "UTC"\n'
+        f'inputs = ["{SAMPLES}"]\nlake = "{lake}"\n'
+    )
+    return config
 
 
 @pytest.mark.slow
-def test_serve_starts_a_server_and_registers_the_schedules(tmp_path: Path) -> None:
-    """With no PREFECT_API_URL, `newslake serve` starts a local server and serves there."""
+def test_serve_runs_schedules_and_on_demand_deployments(cli: Cli, tmp_path: Path) -> None:
+    """The README's default path: `newslake serve` with no Prefect server running.
+
+    Its per-minute schedule fires and the run writes the lake; the on-demand backfill and
+    reprocess deployments run to completion; two runs of the schedule triggered at once are
+    handled as the README says (one runs, the other is cancelled, never both at once); SIGTERM
+    stops serve, its server and its runs, and leaves no process behind."""
+    lake, files_lake = tmp_path / "lake", tmp_path / "files-lake"
+    crawls = tmp_path / "crawls"
+    crawls.mkdir()
+    shutil.copy(SAMPLES / "jsonl" / "dump.jsonl", crawls / "dump-2022-09-02.jsonl")
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect")
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     api = f"http://127.0.0.1:{port}/api"
+    cli.extra |= {
+        "NEWSLAKE_CONFIG": str(_config(tmp_path, lake)),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "NEWSLAKE_RUN_WORKERS": "1",
+        # Shorter loops than the defaults (60 s, 10 s), so the first minute's run starts sooner.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    }
+    serve = cli.popen("serve", "--port", str(port))
     try:
-        deadline = time.monotonic() + 150
-        found: list[dict[str, object]] = []
+        deadline = time.monotonic() + 120
+        found: list[dict[str, Any]] = []
         while len(found) < 3 and time.monotonic() < deadline and serve.poll() is None:
             time.sleep(1)
-            found = _deployments(api)
-        assert len(found) == 3, serve.stdout.read() if serve.poll() is not None else found
+            found = _api(api, "/deployments/filter") or []
+        assert len(found) == 3, found
+        by_name = {(d["name"], d["entrypoint"].rsplit(":", 1)[1]): d for d in found}
+        scheduled = by_name[("every-minute", "ingest")]
+        assert [s["schedule"]["cron"] for s in scheduled["schedules"]] == ["* * * * *"]
+        assert scheduled["global_concurrency_limit"]["limit"] == 1
+        assert scheduled["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+
+        def trigger(key: tuple[str, str], **parameters: Any) -> str:
+            run = _api(api, f"/deployments/{by_name[key]['id']}/create_flow_run",
+                       {"parameters": parameters})  # fmt: skip
+            assert run is not None
+            return str(run["id"])
+
+        backfill = trigger(
+            ("on-demand", "backfill"), start="2022-09-01", end="2022-09-03",
+            inputs=[str(crawls)], lake=str(files_lake),
+        )  # fmt: skip
+        reprocess = trigger(
+            ("on-demand", "reprocess"), start="2001-01-01", end="2001-01-02",
+            lake=str(tmp_path / "empty-lake"),
+        )  # fmt: skip
+        pair = [trigger(("every-minute", "ingest")) for _ in range(2)]
+
+        def runs() -> dict[str, dict[str, Any]]:
+            return {r["id"]: r for r in _api(api, "/flow_runs/filter") or []}
+
+        def done(states: dict[str, dict[str, Any]]) -> bool:
+            ours = [states.get(i, {}).get("state_type") for i in (backfill, reprocess, *pair)]
+            fired = [
+                r for r in states.values() if r["auto_scheduled"] and r["state_type"] == "COMPLETED"
+            ]
+            return all(s in FINAL for s in ours) and bool(fired)
+
+        deadline = time.monotonic() + 240
+        while not done(states := runs()) and time.monotonic() < deadline:
+            assert serve.poll() is None, serve.stdout.read() if serve.stdout else ""
+            time.sleep(2)
+        assert done(states), {r["name"]: r["state_type"] for r in states.values()}
     finally:
-        serve.send_signal(signal.SIGINT)
+        serve.send_signal(signal.SIGTERM)
         try:
-            output = serve.communicate(timeout=30)[0]
+            output = serve.communicate(timeout=60)[0]
         except subprocess.TimeoutExpired:
-            serve.kill()
+            os.killpg(serve.pid, signal.SIGKILL)
             output = serve.communicate()[0]
     assert f"Prefect API: {api}" in output
-    by_name = {d["name"]: d for d in found}
-    hourly = by_name["outlets-hourly"]
-    assert [s["schedule"]["cron"] for s in hourly["schedules"]] == ["17 * * * *"]  # type: ignore[index]
-    assert [s["schedule"]["timezone"] for s in hourly["schedules"]] == ["UTC"]  # type: ignore[index]
-    assert hourly["global_concurrency_limit"]["limit"] == 1  # type: ignore[index]
-    assert hourly["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"  # type: ignore[index]
-    assert hourly["parameters"] == {"inputs": [], "sources": "config/sources.toml"}
-    assert by_name["on-demand"]["schedules"] == []
+    assert serve.returncode == 0, output
+
+    finished = {r["id"]: r for r in states.values() if r["state_type"] in FINAL}
+    assert not [r for r in finished.values() if r["state_type"] in {"FAILED", "CRASHED"}], output
+    assert finished[backfill]["state_type"] == finished[reprocess]["state_type"] == "COMPLETED"
+    ingests = [r for r in finished.values() if r["deployment_id"] == scheduled["id"]]
+    completed = [r for r in ingests if r["state_type"] == "COMPLETED"]
+    cancelled = [r for r in ingests if r["state_type"] == "CANCELLED"]
+    assert any(r["auto_scheduled"] for r in completed)  # the cron fired and its run completed
+    assert {finished[i]["state_type"] for i in pair} <= {"COMPLETED", "CANCELLED"}
+    assert cancelled, "two runs triggered at once: one must have been cancelled"
+    assert all("concurrency" in r["state"]["message"].lower() for r in cancelled)
+    spans = sorted((r["start_time"], r["end_time"]) for r in completed)
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False))
+
+    log = recent_runs(lake)
+    assert log["flow"].to_list() == ["ingest"] * len(completed)
+    assert run_query(lake, "select count(*) from articles").item() == 11
+    assert recent_runs(files_lake)["articles"].to_list() == [2]
+    assert recent_runs(tmp_path / "empty-lake")["message"].str.contains("nothing").to_list() == [
+        True
+    ]
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM a process group, SIGKILL it if it does not stop; its output."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.communicate()[0]
+
+
+@pytest.mark.slow
+def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Path) -> None:
+    """The README's other path: a Prefect server, a process work pool, `prefect deploy --all`
+    from prefect.yaml and a worker; each of the three deployments runs to completion."""
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    lake = tmp_path / "lake"
+    crawls = tmp_path / "crawls"
+    crawls.mkdir()
+    shutil.copy(SAMPLES / "jsonl" / "dump.jsonl", crawls / "dump-2022-09-02.jsonl")
+    cli.extra |= {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": api,
+        "NEWSLAKE_HOME": str(ROOT),
+        "NEWSLAKE_RUN_WORKERS": "1",
+        # Any run the worker starts writes here, even the hourly schedule if it comes due.
+        "NEWSLAKE_LAKE_ROOT": str(tmp_path / "default-lake"),
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+    }
+    server = cli.popen("server", "start", "--host", "127.0.0.1", "--port", str(port),
+                       program="prefect")  # fmt: skip
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while _api(api, "/health") is None and time.monotonic() < deadline:
+            assert server.poll() is None
+            time.sleep(1)
+        pool = cli("work-pool", "create", "newslake", "--type", "process", program="prefect")
+        assert pool.returncode == 0, pool.stdout
+        deploy = cli("--no-prompt", "deploy", "--all", program="prefect")
+        assert deploy.returncode == 0, deploy.stdout
+        worker = cli.popen("worker", "start", "--pool", "newslake", program="prefect")
+        by_name = {
+            (d["name"], d["entrypoint"].rsplit(":", 1)[1]): d["id"]
+            for d in _api(api, "/deployments/filter") or []
+        }
+
+        def trigger(key: tuple[str, str], **parameters: Any) -> str:
+            run = _api(api, f"/deployments/{by_name[key]}/create_flow_run",
+                       {"parameters": parameters})  # fmt: skip
+            assert run is not None
+            return str(run["id"])
+
+        ids = {
+            "ingest": trigger(
+                ("outlets-hourly", "ingest"), inputs=[str(SAMPLES)], sources=None, lake=str(lake)
+            ),  # fmt: skip
+            "backfill": trigger(
+                ("on-demand", "backfill"),
+                start="2022-09-01",
+                end="2022-09-03",
+                inputs=[str(crawls)],
+                lake=str(tmp_path / "files-lake"),
+            ),  # fmt: skip
+            "reprocess": trigger(
+                ("on-demand", "reprocess"),
+                start="2022-09-01",
+                end="2022-09-30",
+                lake=str(tmp_path / "empty-lake"),
+            ),  # fmt: skip
+        }
+        deadline = time.monotonic() + 300
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            runs = {r["id"]: r["state_type"] for r in _api(api, "/flow_runs/filter") or []}
+            states = {name: runs.get(i, "?") for name, i in ids.items()}
+            if all(s in FINAL for s in states.values()):
+                break
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            time.sleep(2)
+    finally:
+        output = _stop(worker) if worker is not None else ""
+        _stop(server)
+    assert states == dict.fromkeys(ids, "COMPLETED"), output
+    assert run_query(lake, "select count(*) from articles").item() == 11
+    assert recent_runs(tmp_path / "files-lake")["articles"].to_list() == [2]
