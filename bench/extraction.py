@@ -1,7 +1,8 @@
 """Token F1 of the main text on ../shared/corpus/extraction: newslake vs trafilatura alone.
 
 Run: `.venv/bin/python -m bench.extraction`. Scores each page's text against its gold body with
-bag-of-words F1 over lower-cased \\w+ tokens, as the benchmark's own evaluation does.
+bag-of-words F1 over lower-cased \\w+ tokens, as the benchmark's own evaluation does, on the
+development pages and on the third set aside by id (`bench/splits.py`), side by side.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import trafilatura
 
 from bench.corpus import record, require, token_f1
+from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
 from tasks.errors import PageError
 from tasks.extract import article_from_html
 from tasks.records import RawPage
@@ -24,35 +26,39 @@ def main() -> None:
     root = require("extraction")
     gold = json.loads((root / "ground-truth.json").read_text())
     options = load_settings().extract
-    scores: dict[str, list[float]] = {
-        "trafilatura defaults": [],
-        "trafilatura precision": [],
-        "newslake": [],
+    names = ("trafilatura defaults", "trafilatura precision", "newslake")
+    scores: dict[tuple[str, Split], list[float]] = {
+        (name, split): [] for name in names for split in (DEVELOPMENT, HELD_OUT)
     }
     started = time.perf_counter()
     for key, item in gold.items():
+        split = split_of(key)
         html = gzip.decompress((root / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8")
         body = item["articleBody"]
-        scores["trafilatura defaults"].append(token_f1(trafilatura.extract(html), body))
+        scores["trafilatura defaults", split].append(token_f1(trafilatura.extract(html), body))
         precise = trafilatura.extract(html, favor_precision=True, include_comments=False)
-        scores["trafilatura precision"].append(token_f1(precise, body))
+        scores["trafilatura precision", split].append(token_f1(precise, body))
         page = RawPage(source=key, url=item["url"])
         try:
             text = article_from_html(page, html, options=options, timeout_s=0, run_id="bench").text
         except PageError:
             text = ""
-        scores["newslake"].append(token_f1(text, body))
+        scores["newslake", split].append(token_f1(text, body))
+    dev, held = len(scores["newslake", DEVELOPMENT]), len(scores["newslake", HELD_OUT])
     lines = [
-        f"`make bench` / `python -m bench.extraction` — {len(gold)} pages of corpus/extraction, "
-        "mean token F1 against the gold body.",
+        f"`make bench` / `python -m bench.extraction` — {len(gold)} pages of corpus/extraction "
+        f"({dev} development, {held} held out by id), mean (median) token F1 against the gold "
+        "body.",
         "",
-        "| extractor | mean F1 | median F1 |",
+        "| extractor | development | held out |",
         "|---|---|---|",
     ]
-    for name, values in scores.items():
-        lines.append(
-            f"| {name} | {statistics.mean(values):.4f} | {statistics.median(values):.4f} |"
-        )
+    for name in names:
+        cells = [
+            f"{statistics.mean(v):.4f} ({statistics.median(v):.4f})"
+            for v in (scores[name, DEVELOPMENT], scores[name, HELD_OUT])
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     lines.append("")
     lines.append(f"({time.perf_counter() - started:.0f} s for all three)")
     print("\n".join(lines))
