@@ -203,8 +203,11 @@ def _children(
         entity_rows += [
             {"article_id": article.article_id, **entities_of(e, len(article.text))} for e in found
         ]
+        # Speakers need the cue verbs (English) and the language's pipeline, for its parser.
         english = (article.language or "").startswith("en")
-        quoted = quote_rows(article.article_id, article.text, found, attribute_speakers=english)
+        model = settings.entities.model_for(article.language) if english else None
+        nlp = load_pipeline(model) if model else None
+        quoted = quote_rows(article.article_id, article.text, found, nlp=nlp)
         quote_rows_ += quoted
         result.by_domain[(_domain(article.url), "entities")] += len(found)
         result.by_domain[(_domain(article.url), "quotes")] += len(quoted)

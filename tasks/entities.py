@@ -232,15 +232,20 @@ def salience(entity: Entity, text_length: int) -> float:
 
 @lru_cache(maxsize=4)
 def load_pipeline(model: str) -> Any:
-    """Load a spaCy pipeline once per process, with only what NER needs.
+    """Load a spaCy pipeline once per process (no lemmatizer: nothing reads lemmas).
 
-    The small English model's NER has its own tok2vec, so the tagger, parser, lemmatizer and
-    attribute ruler can be left out: same entities, about twice the speed.
+    NER runs with every other component disabled (`_NER_ONLY`): the small English model's NER
+    has its own tok2vec, so that gives the same entities at about twice the speed. The parser
+    is run only on the sentences that hold quotes (`tasks/speakers.py`).
     """
     import spacy
 
-    nlp = spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
-    return nlp
+    return spacy.load(model, exclude=["lemmatizer"])
+
+
+def _ner_only(nlp: Any) -> list[str]:
+    """The components to disable when only entities are wanted."""
+    return [name for name in nlp.pipe_names if name != "ner"]
 
 
 def _is_shouting(title: str) -> bool:
@@ -324,7 +329,9 @@ def find_entities(
     mentions: list[list[Mention]] = []
     with nlp.memory_zone():
         docs = nlp.pipe(
-            (piece for parts in segments for _, _, piece in parts), batch_size=batch_size
+            (piece for parts in segments for _, _, piece in parts),
+            batch_size=batch_size,
+            disable=_ner_only(nlp),
         )
         for parts, title, (_, text) in zip(segments, titles, items, strict=True):
             found: list[Mention] = []

@@ -6,13 +6,10 @@ over paragraphs when a paragraph ends inside it and the next one reopens it. An 
 costs that one quote, never the article. Apostrophes (a ’ between letters) are not marks, and
 a short quote credited to nobody is a scare quote or a catch-phrase, not a quotation.
 
-Attributing (English): the sentence around the quote is searched for a cue verb ("said",
-"told", "wrote", "according to" …, configurable) and the speaker next to it: a named entity
-of the article (so "Mr Blinken" resolves to "Antony Blinken" and links to its entity id), an
-organisation or body ("the UK Ministry of Defence said"), a pronoun (resolved to the nearest
-compatible named speaker before it), or an unnamed source ("officials said"), kept as written.
-A quote split by its attribution ("We are moving forward," X wrote. "We clearly know …") and a
-quote in the next paragraph with no attribution of its own inherit the previous speaker.
+Attributing (English, with the language's spaCy pipeline): `tasks/speakers.py` finds the cue
+verb each quote hangs from and its subject in the dependency parse, links names to the
+article's entities and resolves pronouns. A quotation split by its attribution (`"…," she said.
+"…"`) or continued in the next paragraph gives rows that share a `group_id`.
 """
 
 from __future__ import annotations
@@ -23,22 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tasks.entities import Entity, clean_name
+from tasks.entities import Entity
+from tasks.speakers import Attribution, attribute, sentence_bounds
 
-__all__ = ["CUES", "Quote", "attribute", "find_quotes", "quote_rows"]
+__all__ = ["Quote", "find_quotes", "quote_rows"]
 
 Kind = Literal["full", "partial"]
 
-CUES = (
-    "said|says|say|told|tells|wrote|writes|added|adds|insisted|insists|stated|states|"
-    "warned|warns|explained|explains|asked|asks|claimed|claims|noted|notes|argued|argues|"
-    "tweeted|posted|announced|announces|accused|accuses|described|describes|called|calls|"
-    "remarked|boasted|responded|replied|"
-    "declared|replied|responded|recalled|continued|urged|admitted|acknowledged|suggested|"
-    "confirmed|reported|reports|pointed out|concluded|estimated|observed|observes|"
-    "according to"
-)
-_CUE = re.compile(rf"\b(?:{CUES})\b", re.IGNORECASE)
 # Pairs of opening → closing marks. Straight quotes close themselves; typists mix straight and
 # curly marks ("…” and “…"), so each also closes the other.
 _PAIRS = {
@@ -54,49 +42,6 @@ _PAIRS = {
 }
 _OPENERS = set(_PAIRS)
 _CLOSERS = {c for closers in _PAIRS.values() for c in closers}
-_PRONOUNS = {
-    "he": "person",
-    "she": "person",
-    "they": "any",
-    "it": "org",
-    "we": "any",
-    "i": "person",
-}
-# "the senator said": a description of someone named before, resolved like a pronoun.
-_DESCRIPTION = re.compile(
-    r"^the (?:senator|candidate|president|minister|governor|mayor|congressman|congresswoman|"
-    r"economist|official|spokesman|spokeswoman|spokesperson|chairman|chairwoman|leader|general)$",
-    re.IGNORECASE,
-)
-_UNNAMED = re.compile(
-    r"\b(?:officials?|sources?|spokes(?:man|woman|person)|analysts?|experts?|witnesses|"
-    r"residents|police|authorities|critics|observers|diplomats|aides?|the (?:report|statement|"
-    r"ministry|government|company|army|military))\b",
-    re.IGNORECASE,
-)
-# A sentence ends at . ! or ? before a capital or an opening mark, but not after a title's
-# abbreviation ("Mr. Trump said") or an initial ("Steven F. Udvar").
-_ABBREVIATIONS = (
-    "Mr",
-    "Mrs",
-    "Ms",
-    "Dr",
-    "St",
-    "Gen",
-    "Sen",
-    "Rep",
-    "Gov",
-    "Lt",
-    "Col",
-    "Sgt",
-    "Prof",
-    "Jr",
-    "Sr",
-)
-_SENTENCE_END = re.compile(
-    "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS)
-    + r"(?<!\b[A-Z]\.)(?<=[.!?])\s+(?=[A-Z“\"‘«„'])"
-)
 
 
 @dataclass(kw_only=True)
@@ -107,12 +52,6 @@ class Quote:
     start: int  # offset of the first character inside the marks
     end: int
     paragraph: int
-    kind: Kind = "full"
-    speaker: str | None = None
-    speaker_name: str | None = None
-    speaker_entity_id: str | None = None
-    cue: str | None = None
-    confidence: float = 0.0
 
 
 def _is_apostrophe(text: str, i: int) -> bool:
@@ -203,211 +142,6 @@ def find_quotes(text: str) -> list[Quote]:
     return [q for q in quotes if q.text.strip()]
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Span:
-    start: int
-    end: int
-    text: str
-    entity: Entity
-
-
-def _mention_spans(entities: Sequence[Entity], text: str) -> list[_Span]:
-    spans = [
-        _Span(start=m.start, end=m.end, text=text[m.start : m.end], entity=e)
-        for e in entities
-        for m in e.mentions
-        if not m.in_title and m.start >= 0
-    ]
-    return sorted(spans, key=lambda s: s.start)
-
-
-def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence (within its paragraph) around [start, end)."""
-    para_start = text.rfind("\n", 0, start) + 1
-    para_end = text.find("\n", end)
-    para_end = len(text) if para_end < 0 else para_end
-    sentence_start = para_start
-    for boundary in _SENTENCE_END.finditer(text, para_start, start):
-        sentence_start = boundary.end()
-    following = _SENTENCE_END.search(text, end, para_end)
-    return sentence_start, following.start() if following else para_end
-
-
-_PREFERENCE = {"person": 0, "org": 1, "place": 2}
-
-
-def _best(spans: Sequence[_Span], *, nearest_to: int) -> _Span | None:
-    """The likeliest speaker among mentions: people before organisations before places, then
-    the nearest to the cue."""
-    if not spans:
-        return None
-    return min(spans, key=lambda s: (_PREFERENCE[s.entity.coarse], abs(s.start - nearest_to)))
-
-
-def _phrase(fragment: str) -> str | None:
-    """A speaker written without a recognised name: "officials", "the report", "he"."""
-    words = re.sub(r"[,;:“”\"‘’«»()]", " ", fragment).split()
-    if not words:
-        return None
-    tail = " ".join(words[-4:])
-    unnamed = _UNNAMED.search(tail)
-    if words[-1].lower() in _PRONOUNS:
-        return words[-1]
-    if _DESCRIPTION.match(" ".join(words[-2:])):
-        return " ".join(words[-2:])
-    if unnamed:
-        return tail[unnamed.start() :]
-    # A name the model did not tag ("Mr. Domenech said"): the capitalised words before the cue.
-    name: list[str] = []
-    for word in reversed(words[-4:]):
-        if not word[:1].isupper() or word.lower() in _PRONOUNS:
-            break
-        name.insert(0, word)
-    return clean_name(" ".join(name))[0] or None
-
-
-def _introduces(text: str, span: _Span) -> bool:
-    """Whether a mention opens its sentence or carries an apposition ("X, 54, a teacher")."""
-    lead = text[max(0, span.start - 60) : span.start]
-    opens = re.search(r"(?:^|[.!?”\"]\s+|\n)(?:(?:But|And|Still|Yet|So)\s+)?$", lead) is not None
-    apposition = re.match(r",\s+(?:\d|a |an |the |who |[a-z])", text[span.end : span.end + 12])
-    return opens or apposition is not None
-
-
-def _resolve_pronoun(
-    pronoun: str, before: int, spans: Sequence[_Span], previous: Quote | None, text: str
-) -> tuple[str | None, str | None]:
-    """(name, entity id) of the nearest compatible named speaker before a pronoun."""
-    wanted = _PRONOUNS.get(pronoun.lower(), "any")
-    if _DESCRIPTION.match(pronoun):  # "the senator": a person named before
-        wanted = "person"
-    elif pronoun.lower() not in _PRONOUNS:  # "the report": the body last quoted
-        wanted = "org"
-    fits = [
-        s
-        for s in spans
-        if before - 600 <= s.end <= before
-        and (s.entity.coarse == wanted or (wanted == "any" and s.entity.coarse != "place"))
-    ]
-    # The person a pronoun speaks for was usually introduced as a subject ("Wayne Borders, 54,
-    # …" or a sentence opening with the name), not mentioned in passing after it.
-    introduced = [s for s in fits if _introduces(text, s)]
-    if fits:
-        chosen = (introduced or fits)[-1]
-        return chosen.entity.name, chosen.entity.entity_id
-    if previous is not None and previous.speaker_name:
-        return previous.speaker_name, previous.speaker_entity_id
-    return None, None
-
-
-def _after_cue(
-    quote: Quote, text: str, s_end: int, spans: Sequence[_Span]
-) -> tuple[re.Match[str] | None, _Span | None, str | None]:
-    """`"…," X said` / `"…," said X`: a cue just after the quote, before any other quote."""
-    after_start = min(quote.end + 1, s_end)
-    after = text[after_start:s_end]
-    cue = _CUE.search(after[:150])
-    if cue is None or re.search(r"[“\"«„]", after[: cue.start()]):
-        return None, None, None
-    cue_at = after_start + cue.start()
-    between = [s for s in spans if quote.end < s.start and s.end <= cue_at]
-    # `"…," said X`: a name after the cue only when nothing but punctuation precedes the cue;
-    # `"…" Sanders responded. … Vermont` must not reach past an untagged subject.
-    inverted = not re.search(r"\w", after[: cue.start()])
-    following = (
-        [s for s in spans if cue_at < s.start <= cue_at + len(cue[0]) + 40] if inverted else []
-    )
-    # `"…," X, a former adviser to Y, said`: the name right after the quote is the speaker.
-    speaker = _best(between, nearest_to=quote.end) or _best(following, nearest_to=cue_at)
-    if speaker is not None:
-        return cue, speaker, None
-    untagged = re.match(r"\s+((?:[A-Z][\w.'’-]*\s+){0,4}[A-Z][\w'’-]*)", after[cue.end() :])
-    if inverted and untagged:  # `"…," said Mayor Ana Ruiz`: a name the model did not tag
-        return cue, None, untagged[1]
-    return cue, None, after[: cue.start()]
-
-
-def _before_cue(
-    quote: Quote, text: str, s_start: int, spans: Sequence[_Span]
-) -> tuple[re.Match[str] | None, _Span | None, str | None]:
-    """`X said "…"`, `X said his forces are "…"`, `according to X, "…"`: the last cue before.
-    A quote opening its paragraph right after one that ends in a colon ("Cruz continued:") is
-    introduced by that paragraph's last sentence."""
-    previous = text[:s_start].rstrip()
-    if not text[s_start : quote.start - 1].strip() and previous.endswith(":"):
-        s_start = _sentence_bounds(text, len(previous) - 1, len(previous))[0]
-    before = text[s_start : max(quote.start - 1, s_start)]
-    cues = list(_CUE.finditer(before))
-    if not cues:
-        return None, None, None
-    cue = cues[-1]
-    cue_at = s_start + cue.start()
-    if cue[0].lower() == "according to":
-        after_cue = [s for s in spans if cue_at < s.start < quote.start]
-        return cue, _best(after_cue, nearest_to=cue_at), None
-    subject = [s for s in spans if s_start <= s.start and s.end <= cue_at]
-    speaker = _best(subject, nearest_to=cue_at)
-    return cue, speaker, before[: cue.start()] if speaker is None else None
-
-
-def attribute(text: str, quotes: list[Quote], entities: Sequence[Entity]) -> list[Quote]:
-    """Fill in speaker, cue, kind and confidence of each quote (see the module docstring)."""
-    # A name inside a quote is what the speaker talked about, never the speaker.
-    spans = [
-        s
-        for s in _mention_spans(entities, text)
-        if not any(q.start <= s.start < q.end for q in quotes)
-    ]
-    previous: Quote | None = None
-    for quote in quotes:
-        s_start, s_end = _sentence_bounds(text, quote.start, quote.end)
-        lead = text[s_start : max(quote.start - 1, s_start)]
-        quote.kind = "partial" if quote.text[:1].islower() or re.search(r"\w\s*$", lead) else "full"
-        # `"…," X said` needs the quote to close its clause (a comma or a stop inside or just
-        # after the mark); a partial quote is credited before it ("X said his forces are …").
-        closes = (
-            text[quote.end - 1 : quote.end] in ",.!?…" or text[quote.end + 1 : quote.end + 2] == ","
-        )
-        cue, speaker, fragment = None, None, None
-        if quote.kind == "full" and closes:
-            cue, speaker, fragment = _after_cue(quote, text, s_end, spans)
-        if cue is None:
-            cue, speaker, fragment = _before_cue(quote, text, s_start, spans)
-        if cue is None and closes:
-            cue, speaker, fragment = _after_cue(quote, text, s_end, spans)
-        phrase = _phrase(fragment) if fragment else None
-        if speaker is not None:
-            quote.speaker = speaker.text
-            quote.speaker_name = speaker.entity.name
-            quote.speaker_entity_id = speaker.entity.entity_id
-            quote.confidence = 0.9
-        elif cue is not None and phrase:
-            quote.speaker = phrase
-            anaphoric = _DESCRIPTION.match(phrase) or phrase.lower().startswith("the report")
-            if phrase.lower() in _PRONOUNS or anaphoric:
-                name, entity_id = _resolve_pronoun(phrase, quote.start, spans, previous, text)
-                quote.speaker_name, quote.speaker_entity_id = name, entity_id
-                quote.confidence = 0.7 if name else 0.4
-            else:
-                quote.speaker_name = phrase
-                quote.confidence = 0.6
-        elif previous is not None and quote.paragraph - previous.paragraph <= 1:
-            # A quote split by its attribution, or continued in the next paragraph.
-            quote.speaker = previous.speaker
-            quote.speaker_name = previous.speaker_name
-            quote.speaker_entity_id = previous.speaker_entity_id
-            quote.confidence = 0.75
-            cue = None
-            quote.cue = previous.cue
-        if cue is not None:
-            quote.cue = cue[0]
-        if quote.speaker is None:
-            quote.confidence = 0.2
-        else:
-            previous = quote
-    return quotes
-
-
 def _is_title(words: list[str]) -> bool:
     """A short run of capitalised words ("Meet the Press", "Black Lives Matter") names a show,
     a slogan or a book; nobody is quoted saying it."""
@@ -415,39 +149,58 @@ def _is_title(words: list[str]) -> bool:
     return len(words) <= 5 and bool(long_words) and all(w[0].isupper() for w in long_words)
 
 
+def _kind(text: str, quote: Quote) -> Kind:
+    """A partial quote runs inside the writer's own sentence ("he called it 'a disgrace'")."""
+    sentence_start, _ = sentence_bounds(text, quote.start, quote.end)
+    lead = text[sentence_start : max(quote.start - 1, sentence_start)]
+    return "partial" if quote.text[:1].islower() or re.search(r"\w\s*$", lead) else "full"
+
+
+def _quote_id(article_id: str, start: int) -> str:
+    return hashlib.sha256(f"{article_id}:{start}".encode()).hexdigest()[:16]
+
+
 def quote_rows(
-    article_id: str, text: str, entities: Sequence[Entity], *, attribute_speakers: bool
+    article_id: str, text: str, entities: Sequence[Entity], *, nlp: Any | None = None
 ) -> list[dict[str, Any]]:
     """The `quotes` rows of one article; scare quotes and catch-phrases (short, credited to
-    nobody), titles and quotes of no letters are left out."""
+    nobody), titles and quotes of no letters are left out.
+
+    Speakers are attributed when `nlp`, an English spaCy pipeline with a parser, is given.
+    """
     quotes = find_quotes(text)
     for quote in quotes:
         quote.text = quote.text.strip().rstrip(",")
-    if attribute_speakers:
-        attribute(text, quotes, entities)
+    kinds = [_kind(text, q) for q in quotes]
+    said = [
+        Attribution(start=q.start, end=q.end, paragraph=q.paragraph, partial=kind == "partial")
+        for q, kind in zip(quotes, kinds, strict=True)
+    ]
+    if nlp is not None:
+        attribute(nlp, text, said, entities)
     rows = []
-    for quote in quotes:
+    for quote, who, kind in zip(quotes, said, kinds, strict=True):
         words = re.findall(r"\w+", quote.text)
         # Short and credited to nobody: a scare quote or a catch-phrase ("law and order"). Where
         # speakers are not attributed (other languages) only one or two words count as short.
-        short = 4 if attribute_speakers else 2
-        if not words or (len(words) <= short and quote.speaker is None) or _is_title(words):
+        short = 4 if nlp is not None else 2
+        if not words or (len(words) <= short and who.speaker is None) or _is_title(words):
             continue
-        key = f"{article_id}:{quote.start}"
         rows.append(
             {
-                "quote_id": hashlib.sha256(key.encode()).hexdigest()[:16],
+                "quote_id": _quote_id(article_id, quote.start),
                 "article_id": article_id,
+                "group_id": _quote_id(article_id, said[who.group].start),
                 "quote": quote.text,
-                "speaker": quote.speaker,
-                "speaker_name": quote.speaker_name,
-                "speaker_entity_id": quote.speaker_entity_id,
-                "cue": quote.cue,
-                "kind": quote.kind,
+                "speaker": who.speaker,
+                "speaker_name": who.speaker_name,
+                "speaker_entity_id": who.speaker_entity_id,
+                "cue": who.cue,
+                "kind": kind,
                 "start_char": quote.start,
                 "end_char": quote.end,
                 "paragraph": quote.paragraph,
-                "confidence": quote.confidence,
+                "confidence": who.confidence,
             }
         )
     return rows

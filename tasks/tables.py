@@ -98,6 +98,8 @@ QUOTES = pl.Schema(
     {
         "quote_id": pl.String(),
         "article_id": pl.String(),
+        # Rows of one quotation split by its attribution or over paragraphs share a group.
+        "group_id": pl.String(),
         "quote": pl.String(),
         "speaker": pl.String(),
         "speaker_name": pl.String(),
