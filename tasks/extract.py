@@ -37,6 +37,7 @@ from tasks.metadata import (
     parse_timestamp,
     pick_title,
     read_page_meta,
+    seo_title,
 )
 from tasks.records import Article, PreExtracted, RawPage
 from tasks.settings import ExtractOptions
@@ -220,10 +221,14 @@ def article_from_html(
     url = _canonical(doc.url) or _canonical(page.url)
     domain = _domain(url) or _domain(page.url) or doc.hostname
     sitename = meta.sitename or doc.sitename
+    declared = [
+        clean_title(meta.headline, sitename=sitename, domain=domain),
+        clean_title(meta.og_title, sitename=sitename, domain=domain),
+    ]
     title = pick_title(
         [
-            (clean_title(meta.headline, sitename=sitename, domain=domain), 1.0),
-            (clean_title(meta.og_title, sitename=sitename, domain=domain), 1.0),
+            (declared[0], 1.0),
+            (declared[1], 1.0),
             (clean_title(meta.h1, sitename=sitename, domain=domain), 1.0),
             (clean_title(meta.html_title or doc.title, sitename=sitename, domain=domain), 0.5),
         ]
@@ -235,6 +240,7 @@ def article_from_html(
         source=page.source,
         domain=domain,
         title=title,
+        seo_title=seo_title(title, declared),
         authors=_authors(meta, doc, sitename=sitename, domain=domain),
         published_at=parse_timestamp(meta.published) or parse_timestamp(doc.date),
         language=_language(text, doc.language),

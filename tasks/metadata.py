@@ -38,12 +38,16 @@ __all__ = [
     "clean_authors",
     "clean_title",
     "pick_title",
+    "seo_title",
     "parse_timestamp",
     "read_page_meta",
 ]
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s+::\s+")
+# Between a headline and its site name: ASCII bars and dashes, and their typographic cousins
+# (a full-width ｜, a broken bar ¦, a double ‖ ...).
+_SEPARATOR_MARKS = r"|\-–—:·•»/｜¦‖~"
+_TITLE_SEPARATORS = re.compile(rf"\s*[｜¦‖]\s*|\s+[{_SEPARATOR_MARKS}]\s+|\s+::\s+")
 _BYLINE_PREFIX = re.compile(r"^\s*(by|von|par|por|di|door|av|af|de)\s+", re.IGNORECASE)
 _AUTHOR_JUNK = re.compile(r"https?://|@|\bwww\.|\.com\b|^\W+$")
 
@@ -227,6 +231,14 @@ def clean_title(title: str | None, *, sitename: str | None, domain: str | None) 
         return any(m in folded or (len(folded) >= 4 and folded in m) for m in marks)
 
     parts = _TITLE_SEPARATORS.split(title)
+    # "Story | Section | The Paper | 28.04.2023": from the site's name on, the tail is furniture
+    # when every part of it is short (a section, a date).
+    for i in range(len(parts) - 1, 0, -1):
+        tail = parts[i:]
+        if is_furniture(parts[i]) and all(len(p.split()) <= _SHORT_PART for p in tail):
+            parts = parts[:i]
+            title = _trim_sep(title[: title.rfind(tail[0])])
+            break
     while len(parts) > 1 and is_furniture(parts[-1]):
         title = _trim_sep(title[: title.rfind(parts.pop())])
     if len(parts) > 1 and is_furniture(parts[0]):
@@ -234,8 +246,13 @@ def clean_title(title: str | None, *, sitename: str | None, domain: str | None) 
     return title or None
 
 
+# The longest a section name or a date after a site's name runs, in words.
+_SHORT_PART = 4
+
+
 def _trim_sep(text: str) -> str:
-    return re.sub(r"^\s*(?:[|\-–—:·•»/]|::)\s*|\s*(?:[|\-–—:·•»/]|::)\s*$", "", text).strip()
+    mark = rf"(?:[{_SEPARATOR_MARKS}]|::)"
+    return re.sub(rf"^\s*{mark}\s*|\s*{mark}\s*$", "", text).strip()
 
 
 def bylines(
@@ -272,6 +289,13 @@ def parse_timestamp(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def seo_title(title: str | None, declared: list[str | None]) -> str | None:
+    """The title the page declares for search and social sharing (JSON-LD headline, else
+    og:title) when it differs from the article's title: publishers often reword one of them."""
+    fold = " ".join((title or "").split()).casefold()
+    return next((d for d in declared if d and " ".join(d.split()).casefold() != fold), None)
 
 
 def pick_title(candidates: list[tuple[str | None, float]]) -> str | None:

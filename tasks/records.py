@@ -78,6 +78,7 @@ class Article:
     source: str
     domain: str | None
     title: str | None
+    seo_title: str | None = None
     authors: tuple[str, ...]
     published_at: datetime | None
     language: str | None

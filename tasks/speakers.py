@@ -62,10 +62,7 @@ def _forms(base: str, irregular: str = "") -> set[str]:
     return {base, third, past, stem + "ing", *irregular.split()}
 
 
-SPEECH_VERBS: frozenset[str] = frozenset().union(
-    *(
-        _forms(base, irregular)
-        for base, irregular in [
+_CUE_VERBS = [
             ("say", "said"), ("tell", "told"), ("write", "wrote written"), ("add", ""),
             ("insist", ""), ("state", ""), ("warn", ""), ("explain", ""), ("ask", ""),
             ("claim", ""), ("note", ""), ("argue", ""), ("tweet", ""), ("post", ""),
@@ -88,15 +85,20 @@ SPEECH_VERBS: frozenset[str] = frozenset().union(
             ("lament", ""), ("applaud", ""), ("praise", ""), ("criticize", ""),
             ("criticise", ""), ("question", ""), ("reveal", ""), ("hint", ""),
             ("recommend", ""), ("ask", ""), ("answer", ""), ("challenge", ""),
-        ]
-    )
-)  # fmt: skip
+]  # fmt: skip
+SPEECH_VERBS: frozenset[str] = frozenset().union(*(_forms(b, i) for b, i in _CUE_VERBS))
+_BASE_FORMS = frozenset(base for base, _ in _CUE_VERBS)
 # "went on", "put it", "began": speech only with these particles or objects, checked below.
 _WEAK = frozenset({"go", "goes", "went", "going", "put", "puts", "putting", "begin", "began",
                    "begun", "begins", "beginning", "call", "calls", "called", "calling",
                    "point", "points", "pointed", "pointing"})  # fmt: skip
 _PAST_FORMS = frozenset({"said", "says", "told", "tells", "wrote", "writes", "spoke"})
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
+# Penn tags, read straight from the tagger: the attribute ruler that maps them to universal
+# parts of speech is not run (it cost a quarter of the attribution step).
+_NOUN_TAGS = {"NN", "NNS", "NNP", "NNPS"}
+_NAME_TAGS = {"NNP", "NNPS"}
+_PARSE_ONLY = ["ner", "attribute_ruler", "lemmatizer"]
 # The clause a participle hangs from carries its subject: "Trump went on, saying …".
 _CLIMB = {"advcl", "conj", "xcomp", "ccomp", "acl", "pcomp", "relcl", "parataxis", "prep"}
 _RELATIVE = {"who", "which", "that"}
@@ -330,8 +332,16 @@ def _is_cue(token: Any) -> bool:
         return False
     # The small model tags some verbs as nouns ("says", "tweeted"); a noun that is only a noun
     # in its bare form ("a promise", "the report") is not a cue.
-    if token.pos_ not in {"VERB", "AUX"} and not (
-        token.pos_ in {"NOUN", "PROPN"} and (word.endswith("ed") or word in _PAST_FORMS)
+    misread = (  # "Viguerie notes" read as one noun: a name, then a conjugated cue form
+        token.tag_ in _NOUN_TAGS
+        and word not in _BASE_FORMS
+        and not word.endswith("ing")
+        and any(c.dep_ == "compound" and c.tag_ in _NAME_TAGS for c in token.children)
+    )
+    if (
+        not token.tag_.startswith(("VB", "MD"))
+        and not misread
+        and not (token.tag_ in _NOUN_TAGS and (word.endswith("ed") or word in _PAST_FORMS))
     ):
         return False
     if word in _WEAK:  # "went on", "put it", "pointed out", "called it": speech with a particle
@@ -369,6 +379,10 @@ def _subject(cue: Any, placeholders: set[int]) -> Any:
                 if obj.dep_ == "pobj":
                     return obj
         return None
+    if cue.tag_ in _NOUN_TAGS:  # "Viguerie notes" read as one noun: the name before
+        compound = next((c for c in cue.children if c.dep_ == "compound"), None)
+        if compound is not None:
+            return compound
     node = cue
     for _ in range(4):
         for child in node.children:
@@ -416,6 +430,27 @@ class _Resolver:
             key=lambda s: s.start,
         )
         self.genders = genders(text, entities)
+        # (start, end) of a sentence -> the words (article offsets) of its main verb's subjects
+        self.subjects: dict[tuple[int, int], list[list[tuple[int, int]]]] = {}
+
+    def parse_subjects(self, nlp: Any, sentences: Sequence[tuple[int, int]]) -> None:
+        """Parse the sentences not parsed yet, in one batch, and keep their subjects' words
+        (a pronoun's resolution looks back over the same sentences again and again)."""
+        todo = [b for b in dict.fromkeys(sentences) if b not in self.subjects]
+        disable = [p for p in nlp.pipe_names if p in _PARSE_ONLY]
+        docs = nlp.pipe((self.text[a:b] for a, b in todo), disable=disable)
+        for (start, _), doc in zip(todo, docs, strict=True):
+            self.subjects[start, _] = [
+                [
+                    (start + w.idx, start + w.idx + len(w.text))
+                    for w in sorted(
+                        [t, *(c for c in t.children if c.dep_ in {"compound", "flat"})],
+                        key=lambda w: w.i,
+                    )
+                ]
+                for t in doc
+                if t.dep_ in _SUBJECTS and t.head.dep_ == "ROOT"
+            ]
 
     def at(self, start: int, end: int) -> _Span | None:
         """The entity mention overlapping [start, end), people first."""
@@ -477,7 +512,7 @@ def attribute(
         s_start = max(s_start, quote.start - _MAX_CONTEXT)
         s_end = min(s_end, quote.end + _MAX_CONTEXT)
         contexts.append(_context(text, s_start, s_end, quotes))
-    disable = [p for p in nlp.pipe_names if p == "ner"]
+    disable = [p for p in nlp.pipe_names if p in _PARSE_ONLY]
     docs = list(nlp.pipe((c.text for c in contexts), disable=disable))
     for index, (quote, context, doc) in enumerate(zip(quotes, contexts, docs, strict=True)):
         quote.group = index
@@ -499,10 +534,15 @@ def attribute(
             quote.group = previous.group  # one attribution for both halves of a quotation
             if quote.speaker is None:
                 _copy(previous, quote, previous.confidence)
-        elif quote.speaker is None and quote.cue is None and previous is not None:
-            if quote.paragraph - previous.paragraph <= 1 and previous.speaker is not None:
-                _copy(previous, quote, CONTINUED)
-                quote.group = previous.group
+        elif (
+            quote.speaker is None
+            and quote.cue is None
+            and previous is not None
+            and previous.speaker is not None
+            and quote.paragraph - previous.paragraph <= 1
+        ):
+            _copy(previous, quote, CONTINUED)  # continued, or the second half of a split quote
+            quote.group = previous.group
     return quotes
 
 
@@ -554,7 +594,7 @@ def _speaker_of(
     if found is not None:
         _set(quote, written, found.entity, None, NAMED_SUBJECT)
         return None
-    if subject.pos_ == "PROPN":  # a name the model did not tag: "Mayor Ana Ruiz"
+    if subject.tag_ in _NAME_TAGS:  # a name the model did not tag: "Mayor Ana Ruiz"
         name = clean_name(written)[0]
         if name:
             _set(quote, written, resolver.by_surname(name), name, AS_WRITTEN)
@@ -646,20 +686,20 @@ def _earlier_subject(
     """The subject of the nearest sentence before the quote's that has a fitting one (up to
     three sentences back, within the lookback window)."""
     text = resolver.text
+    bounds = []
     end, _ = sentence_bounds(text, quote.start, quote.end)
     for _ in range(3):
         if end <= 0 or end < quote.start - _LOOKBACK:
-            return None
+            break
         start, _ = sentence_bounds(text, max(end - 2, 0), max(end - 1, 0))
         start = max(start, end - _MAX_CONTEXT)
-        sentence = text[start:end]
-        if sentence.strip():
-            context = _Context(text=sentence, segments=[(0, start, len(sentence))], quote_at={})
-            doc = next(iter(nlp.pipe([sentence], disable=["ner"])))
-            for token in doc:
-                if token.dep_ in _SUBJECTS and token.head.dep_ == "ROOT":
-                    span = _named(token, context, resolver)
-                    if span is not None and fits(span.entity):
-                        return span.entity
+        if text[start:end].strip():
+            bounds.append((start, end))
         end = start
+    resolver.parse_subjects(nlp, bounds)
+    for sentence in bounds:
+        for words in resolver.subjects[sentence]:
+            span = next((s for w in words if (s := resolver.at(*w)) is not None), None)
+            if span is not None and fits(span.entity):
+                return span.entity
     return None

@@ -47,6 +47,8 @@ ARTICLES = pl.Schema(
         "source": pl.String(),
         "domain": pl.String(),
         "title": pl.String(),
+        # The title declared for search and sharing, when it differs from `title`.
+        "seo_title": pl.String(),
         "authors": pl.List(pl.String()),
         "published_at": _TS,
         "language": pl.String(),

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tasks.entities import Mention, clean_name, entities_of, find_entities, load_pipeline, resolve
+from tasks.entities import (
+    Mention,
+    clean_name,
+    country_name,
+    entities_of,
+    find_entities,
+    load_pipeline,
+    resolve,
+    vote_across,
+)
 from tasks.settings import load_settings
 from tests.conftest import corpus, seed_article
 
@@ -131,3 +140,40 @@ def test_two_spellings_of_one_person_fold_together() -> None:
     ]
     found = {e.name: len(e.mentions) for e in resolve(mentions, 200)}
     assert found == {"Kristen Wilkins": 3, "Keith Wilkins": 1}
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("U.S.", "United States"),
+        ("US", "United States"),
+        ("USA", "United States"),
+        ("U.K.", "United Kingdom"),
+        ("CA", "CA"),  # two bare letters are too often a US state
+        ("Iran", "Iran"),
+    ],
+)
+def test_country_codes_get_the_countrys_name(written: str, name: str) -> None:
+    assert country_name(written) == name
+
+
+def test_a_place_written_as_a_code_is_the_same_entity_as_its_name() -> None:
+    text = "Officials in the U.S. said so."
+    start = text.index("U.S.")
+    (entity,) = resolve([Mention(text="U.S.", label="GPE", start=start, end=start + 4)], len(text))
+    (full,) = resolve([Mention(text="United States", label="GPE", start=0, end=13)], 13)
+    assert entity.name == "United States"
+    assert entity.entity_id == full.entity_id
+
+
+def test_a_name_takes_the_type_most_of_the_batch_gives_it() -> None:
+    def article(label: str) -> list:  # type: ignore[type-arg]
+        return resolve([Mention(text="Kyiv Oblast", label=label, start=0, end=11)], 11)
+
+    batch = [article("GPE"), article("GPE"), article("GPE"), article("PERSON")]
+    vote_across(batch)
+    assert {entities[0].coarse for entities in batch} == {"place"}
+    # a lone disagreement is not enough across two articles
+    pair = [article("GPE"), article("ORG")]
+    vote_across(pair)
+    assert [entities[0].coarse for entities in pair] == ["place", "org"]
