@@ -7,7 +7,9 @@ otherwise adds a second to every run.
 
 from __future__ import annotations
 
+import importlib
 import os
+import signal
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -37,6 +39,18 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: every `with` block closes — the lake lock, the worker
+    pool, the temporary Prefect server — instead of the process vanishing and leaving its
+    children running."""
+    raise KeyboardInterrupt
+
+
+@app.callback()
+def _main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
 
 
 class Format(StrEnum):
@@ -106,18 +120,16 @@ def _finish(summary: object) -> None:
         raise typer.Exit(code=1)
 
 
-def _local_run_settings() -> AbstractContextManager[object]:
-    """No flow heartbeat when Prefect runs its own temporary server: nobody watches for crashed
-    runs there, and stopping the heartbeat thread costs every run about a second."""
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-        temporary_settings,
-    )
+def _no_heartbeat(temporary: bool) -> AbstractContextManager[object]:
+    """No flow heartbeat on a temporary server: nobody watches it for crashed runs, and
+    stopping the heartbeat thread costs every run about a second."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    if PREFECT_API_URL.value():
-        return nullcontext()
-    return temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    return (
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+        if temporary
+        else nullcontext()
+    )
 
 
 class Runner(StrEnum):
@@ -170,16 +182,26 @@ def _with_runner(
     return replace(settings, run=replace(run, workers=run.worker_count))
 
 
-def _run_flow(flow: Any, settings: Settings, **parameters: Any) -> Any:
-    """Run one of newslake's flows on the task runner the settings choose."""
-    from flows.runners import task_runner
+def _run_flow(entry: str, settings: Settings, **parameters: Any) -> Any:
+    """Run one of newslake's flows ("module:flow") on the task runner the settings choose.
 
-    configured = flow.with_options(task_runner=task_runner(settings.run))
-    with _local_run_settings():
-        try:
-            return configured(settings=settings, **parameters)
-        except OSError as exc:
-            raise StorageError(exc) from exc
+    The Prefect API is found, or its temporary server started in the background, before the
+    flow's module (and with it Prefect, spaCy, trafilatura …) is imported: the server boots
+    while the libraries load, not after.
+    """
+    from flows.prefect_api import prefect_api
+
+    with prefect_api() as api:
+        module, name = entry.split(":")
+        flow = getattr(importlib.import_module(module), name)
+        from flows.runners import task_runner
+
+        configured = flow.with_options(task_runner=task_runner(settings.run))
+        with api.ready(), _no_heartbeat(api.temporary):
+            try:
+                return configured(settings=settings, **parameters)
+            except OSError as exc:
+                raise StorageError(exc) from exc
 
 
 @app.command()
@@ -208,7 +230,6 @@ def ingest(
     allow_network: AllowNetworkOption = None,
 ) -> None:
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
-    from flows.ingest import ingest as ingest_flow
     from tasks.load import resolve_inputs
     from tasks.sources import is_web_input
 
@@ -224,7 +245,7 @@ def ingest(
         raise _fail(exc) from exc
     try:
         summary = _run_flow(
-            ingest_flow,
+            "flows.ingest:ingest",
             settings,
             inputs=inputs,
             lake=lake,
@@ -257,15 +278,13 @@ def backfill(
     allow_network: AllowNetworkOption = None,
 ) -> None:
     """Ingest what was published in a date range, one task per day (days run in parallel)."""
-    from flows.backfill import backfill as backfill_flow
-
     if not inputs and not sources:
         raise _fail(NewslakeError("nothing to backfill: name --sources, URLs or files"))
     try:
         settings = _allow_networks(load_settings(), allow_network)
         settings = _with_runner(settings, workers, runner, dask_address)
         summary = _run_flow(
-            backfill_flow,
+            "flows.backfill:backfill",
             settings,
             start=start.date(),
             end=end.date(),
@@ -288,11 +307,11 @@ def reprocess(
     dask_address: DaskAddressOption = None,
 ) -> None:
     """Extract and enrich a date range again from the raw zone (no network)."""
-    from flows.reprocess import reprocess as reprocess_flow
-
     try:
         settings = _with_runner(load_settings(), workers, runner, dask_address)
-        summary = _run_flow(reprocess_flow, settings, start=start.date(), end=end.date(), lake=lake)
+        summary = _run_flow(
+            "flows.reprocess:reprocess", settings, start=start.date(), end=end.date(), lake=lake
+        )
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _finish(summary)
@@ -312,7 +331,8 @@ def serve(
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.serve import build_deployments, load_schedules, local_server
+    from flows.prefect_api import local_server
+    from flows.serve import build_deployments, load_schedules
 
     try:
         schedules = load_schedules()

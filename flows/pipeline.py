@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
+from itertools import chain, islice
 
 from prefect.futures import PrefectFuture, as_completed
 
@@ -68,8 +69,15 @@ def process_items(
     """Submit the stream's batches to the flow's task runner, a bounded number at a time.
 
     Each batch stages its own rows; only counts come back. At most `workers x
-    inflight_per_worker` batches are in flight, so memory does not grow with the input.
+    inflight_per_worker` batches are in flight, so memory does not grow with the input. A
+    stream that ends within `run.inline_pages` items is processed here, in the flow's own
+    process: starting worker processes (each importing Prefect, spaCy and trafilatura) would
+    cost many times the work of a handful of pages.
     """
+    stream = iter(items)
+    head = list(islice(stream, settings.run.inline_pages + 1))
+    if len(head) <= settings.run.inline_pages:
+        return _process_inline(head, settings, run_id, on_batch)
     totals = BatchResult()
     inflight: list[PrefectFuture[BatchResult]] = []
     cap = settings.run.worker_count * settings.run.inflight_per_worker
@@ -81,7 +89,7 @@ def process_items(
         if on_batch is not None:
             on_batch(totals)
 
-    for number, (pages, rejects) in enumerate(batches(items, settings.run)):
+    for number, (pages, rejects) in enumerate(batches(chain(head, stream), settings.run)):
         if len(inflight) >= cap:
             collect(next(as_completed(inflight)))
         inflight.append(
@@ -89,6 +97,22 @@ def process_items(
         )
     for future in as_completed(list(inflight)):
         collect(future)
+    return totals
+
+
+def _process_inline(
+    items: list[RawPage | Reject],
+    settings: Settings,
+    run_id: str,
+    on_batch: Callable[[BatchResult], None] | None,
+) -> BatchResult:
+    """The batches of a small stream, run one after another in this process (still as Prefect
+    task runs, so the run looks the same in the UI)."""
+    totals = BatchResult()
+    for number, (pages, rejects) in enumerate(batches(items, settings.run)):
+        totals.add(process_batch(pages, rejects, settings=settings, run_id=run_id, batch=number))
+        if on_batch is not None:
+            on_batch(totals)
     return totals
 
 

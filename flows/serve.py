@@ -2,32 +2,26 @@
 
 `newslake serve` registers them with a Prefect API and runs them in this process when they are
 due (`prefect.serve`). Schedules need a real Prefect server (the ephemeral one cannot schedule):
-when `PREFECT_API_URL` is not set, `local_server` starts `prefect server start` on 127.0.0.1 and
-points this process at it. A scheduled ingest never overlaps itself: its deployment's
-concurrency limit is one, and a run that comes due while the last one still runs is cancelled
-(the next run picks up whatever it would have fetched, because ingest is incremental).
+when `PREFECT_API_URL` is not set, `local_server` (`flows/prefect_api.py`) starts `prefect
+server start` on 127.0.0.1 and this process is pointed at it. A scheduled ingest never overlaps
+itself: its deployment's concurrency limit is one, and a run that comes due while the last one
+still runs is cancelled (the next run picks up whatever it would have fetched, because ingest is
+incremental).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tasks.errors import ConfigError
 from tasks.settings import CONFIG_DIR
 
-__all__ = ["Schedule", "build_deployments", "load_schedules", "local_server"]
+__all__ = ["Schedule", "build_deployments", "load_schedules"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
@@ -128,44 +122,3 @@ def build_deployments(schedules: list[Schedule]) -> list[Any]:
     deployments.append(backfill.to_deployment(name="on-demand", tags=["newslake"]))
     deployments.append(reprocess.to_deployment(name="on-demand", tags=["newslake"]))
     return deployments
-
-
-@contextmanager
-def local_server(port: int = 4200, timeout_s: float = 90.0) -> Iterator[str]:
-    """Run `prefect server start` on 127.0.0.1 for as long as the block runs; yield its API URL.
-
-    Its database lives in PREFECT_HOME, so deployments and run history survive a restart; its
-    output goes to `server.log` there.
-    """
-    from prefect.settings import PREFECT_HOME
-
-    api = f"http://127.0.0.1:{port}/api"
-    log_path = Path(PREFECT_HOME.value()) / "server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if server.poll() is not None:
-                msg = f"the Prefect server did not start (port {port} in use?): see {log_path}"
-                raise ConfigError(msg)
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                msg = f"the Prefect server did not answer on {api} within {timeout_s:.0f} s"
-                raise ConfigError(msg)
-            time.sleep(0.5)
-        yield api
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()

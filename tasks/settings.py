@@ -96,6 +96,7 @@ class RunOptions:
     batch_pages: int = 64
     batch_bytes: int = 32 * 1024 * 1024
     inflight_per_worker: int = 2
+    inline_pages: int = 64
     progress: bool = True
     runner: str = "process"
     dask_address: str = ""

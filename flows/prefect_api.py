@@ -1,0 +1,192 @@
+"""A Prefect API for one command's flow runs, at the lowest start-up cost, and nothing left behind.
+
+Prefect needs an API to run a flow. In order of cost:
+1. `PREFECT_API_URL` set: that server is used as it is;
+2. a Prefect server already answering on this machine's default address (127.0.0.1:4200, where
+   `prefect server start` and `newslake serve` listen): it is reused, so a command pays no
+   server start;
+3. otherwise a temporary server is started *at once*, before the command imports Prefect,
+   spaCy and trafilatura, so its 5-10 s boot overlaps with theirs. It is the server Prefect
+   itself would start (the same uvicorn command and settings as its `SubprocessASGIServer`), but
+   launched here without importing Prefect's server package into this process (7 s of import
+   on this machine, paid a second time by the server) and tied to this process: it is stopped
+   when the command ends, and the kernel stops it too if the command is killed outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tasks.errors import ConfigError
+
+__all__ = ["LOCAL_API", "PrefectApi", "local_server", "prefect_api"]
+
+LOCAL_API = "http://127.0.0.1:4200/api"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask the kernel for SIGTERM when the parent dies (Linux), so a
+    server outlives no command, not even one killed with SIGKILL."""
+    # Not Linux: no prctl, and the parent's own clean-up is what stops the server.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn(
+    command: list[str], env: dict[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server process that dies with this one; its output goes to `log` (or nowhere)."""
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process and wait for it (kill it if it does not stop)."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def answers(api: str, timeout_s: float = 0.5) -> bool:
+    """Whether a Prefect API answers its health check."""
+    try:
+        return httpx.get(f"{api}/health", timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_up(api: str, process: subprocess.Popen[bytes], timeout_s: float, log: str) -> None:
+    """Wait for a starting server's health check; a clear error if it dies or never answers."""
+    deadline = time.monotonic() + timeout_s
+    while not answers(api, timeout_s=2):
+        if process.poll() is not None:
+            msg = f"the Prefect server did not start (exit code {process.returncode}): {log}"
+            raise ConfigError(msg)
+        if time.monotonic() > deadline:
+            msg = f"the Prefect server did not answer on {api} within {timeout_s:.0f} s: {log}"
+            raise ConfigError(msg)
+        time.sleep(0.1)
+
+
+def _configured_in_process() -> str | None:
+    """The API of Prefect's current settings, when this process has loaded Prefect already (a
+    caller running newslake's CLI in process, under its own Prefect settings)."""
+    if "prefect.settings" not in sys.modules:
+        return None
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrefectApi:
+    """The API a command's flows will use; `ready()` waits for it and points Prefect at it."""
+
+    def __init__(self, *, reuse_local: bool = True) -> None:
+        self.url: str | None = os.environ.get("PREFECT_API_URL") or _configured_in_process()
+        self.process: subprocess.Popen[bytes] | None = None
+        if self.url is None and reuse_local and answers(LOCAL_API):
+            self.url = LOCAL_API
+        if self.url is None:
+            port = _free_port()
+            self.url = f"http://127.0.0.1:{port}/api"
+            command = [sys.executable, "-m", "uvicorn", "--factory"]
+            command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1"]
+            command += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
+            # What Prefect's SubprocessASGIServer sets: no UI, ephemeral mode (no services).
+            env = os.environ | {
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+            }
+            self.process = spawn(command, env)
+
+    @property
+    def temporary(self) -> bool:
+        """Whether this command started the server (and so nobody else watches its runs)."""
+        return self.process is not None
+
+    @contextmanager
+    def ready(self, timeout_s: float = 120.0) -> Iterator[str]:
+        """Wait for the API, then make it Prefect's for the block (its settings context, which
+        every client and every worker process reads)."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        assert self.url is not None
+        if self.process is not None:
+            wait_until_up(self.url, self.process, timeout_s, "a temporary server of this run")
+        with temporary_settings(updates={PREFECT_API_URL: self.url}):
+            yield self.url
+
+    def close(self) -> None:
+        """Stop the temporary server this command started (a reused one is left alone).
+
+        Prefect's log and event workers are drained first: left to drain at interpreter exit,
+        they would wait forever for a server that is already gone.
+        """
+        if self.process is None:
+            return
+        if "prefect.events.worker" in sys.modules:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=5)
+            EventsWorker.drain_all(timeout=5)
+        stop(self.process)
+        self.process = None
+
+
+@contextmanager
+def prefect_api() -> Iterator[PrefectApi]:
+    """Choose (or start, in the background) the Prefect API for the block's flow runs."""
+    api = PrefectApi()
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+@contextmanager
+def local_server(port: int = 4200, timeout_s: float = 90.0) -> Iterator[str]:
+    """Run `prefect server start` (with its UI and scheduler) on 127.0.0.1 for as long as the
+    block runs; yield its API URL. Its database lives in PREFECT_HOME, so deployments and run
+    history survive a restart; its output goes to `server.log` there."""
+    from prefect.settings import PREFECT_HOME
+
+    api = f"http://127.0.0.1:{port}/api"
+    log = Path(PREFECT_HOME.value()) / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    server = spawn([*command, "--port", str(port)], dict(os.environ), log)
+    try:
+        wait_until_up(api, server, timeout_s, f"see {log} (port {port} in use?)")
+        yield api
+    finally:
+        stop(server)
