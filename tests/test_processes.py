@@ -60,6 +60,7 @@ def test_a_small_run_uses_no_worker_processes(cli: Cli, tmp_path: Path) -> None:
     while run.poll() is None:
         seen.update(marked_processes(cli.marker))
         time.sleep(0.1)
-    assert run.returncode == 0, run.stdout.read() if run.stdout else ""
+    output = run.communicate()[0]
+    assert run.returncode == 0, output
     assert not any("multiprocessing.spawn" in p for p in seen)
     assert run_query(lake, "select count(*) from articles").item() == 11
