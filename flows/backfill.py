@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from prefect import flow, get_run_logger
 
@@ -34,9 +34,9 @@ __all__ = ["backfill", "day_in_name"]
 _DAY_IN_NAME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})")
 
 
-def day_in_name(path: Path) -> date | None:
+def day_in_name(path: str | Path) -> date | None:
     """The first valid calendar day written in a file name (2022-09-01 or 20220901)."""
-    for match in _DAY_IN_NAME.finditer(path.name):
+    for match in _DAY_IN_NAME.finditer(PurePosixPath(str(path)).name):
         try:
             return date(*(int(g) for g in match.groups()))
         except ValueError:

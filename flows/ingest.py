@@ -9,20 +9,17 @@ number of batches is in flight at once, so memory does not grow with the size of
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from datetime import date
-from itertools import chain
 
 from prefect import flow
 from rich.progress import Progress, TaskID
 
-from flows.pipeline import commit_run, new_run_id, process_items, run_settings
+from flows.pipeline import commit_run, new_run_id, process_files, process_items, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
 from tasks.batch import BatchResult
 from tasks.lake import lake_lock
-from tasks.load import iter_pages, resolve_inputs
-from tasks.records import RawPage, Reject
+from tasks.load import resolve_inputs
 from tasks.settings import Settings, load_settings
 from tasks.sources import is_web_input, web_outlets
 from tasks.store import Lake
@@ -85,13 +82,12 @@ def ingest(
             bar.update(bar_task, completed=totals.pages, description=f"{totals.pages} pages")
 
     with lake_lock(store):
-        items: Iterable[RawPage | Reject] = iter_pages(files, settings.limits)
+        totals, next_batch = process_files(files, settings, run_id, advance)
         if outlets:
             web = web_pages(
                 outlets, settings, run_id, summary.web, refresh=refresh, since=since, until=until
             )
-            items = chain(items, web)
-        totals = process_items(items, settings, run_id, advance)
+            totals.add(process_items(web, settings, run_id, advance, first_batch=next_batch))
         if bar is not None:
             bar.stop()
         tables = commit_run(store, run_id)

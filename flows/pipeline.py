@@ -21,9 +21,11 @@ from tasks.crashpoints import crash_point
 from tasks.day import DayInputs, day_run_id, process_day
 from tasks.errors import ConfigError
 from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
+from tasks.load import iter_pages
 from tasks.raw import raw_files, raw_index
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
+from tasks.shard import SHARD_BATCHES, process_shard, shards
 from tasks.store import Lake
 from tasks.tables import CHILDREN
 
@@ -31,6 +33,7 @@ __all__ = [
     "check_range",
     "commit_run",
     "new_run_id",
+    "process_files",
     "process_items",
     "run_days",
     "run_settings",
@@ -65,6 +68,7 @@ def process_items(
     settings: Settings,
     run_id: str,
     on_batch: Callable[[BatchResult], None] | None = None,
+    first_batch: int = 0,
 ) -> BatchResult:
     """Submit the stream's batches to the flow's task runner, a bounded number at a time.
 
@@ -77,7 +81,7 @@ def process_items(
     stream = iter(items)
     head = list(islice(stream, settings.run.inline_pages + 1))
     if len(head) <= settings.run.inline_pages:
-        return _process_inline(head, settings, run_id, on_batch)
+        return _process_inline(head, settings, run_id, on_batch, first_batch)
     totals = BatchResult()
     inflight: list[PrefectFuture[BatchResult]] = []
     cap = settings.run.worker_count * settings.run.inflight_per_worker
@@ -89,7 +93,8 @@ def process_items(
         if on_batch is not None:
             on_batch(totals)
 
-    for number, (pages, rejects) in enumerate(batches(chain(head, stream), settings.run)):
+    stream_batches = batches(chain(head, stream), settings.run)
+    for number, (pages, rejects) in enumerate(stream_batches, start=first_batch):
         if len(inflight) >= cap:
             collect(next(as_completed(inflight)))
         inflight.append(
@@ -105,15 +110,50 @@ def _process_inline(
     settings: Settings,
     run_id: str,
     on_batch: Callable[[BatchResult], None] | None,
+    first_batch: int,
 ) -> BatchResult:
     """The batches of a small stream, run one after another in this process (still as Prefect
     task runs, so the run looks the same in the UI)."""
     totals = BatchResult()
-    for number, (pages, rejects) in enumerate(batches(items, settings.run)):
+    for number, (pages, rejects) in enumerate(batches(items, settings.run), start=first_batch):
         totals.add(process_batch(pages, rejects, settings=settings, run_id=run_id, batch=number))
         if on_batch is not None:
             on_batch(totals)
     return totals
+
+
+def process_files(
+    files: list[str],
+    settings: Settings,
+    run_id: str,
+    on_batch: Callable[[BatchResult], None] | None = None,
+) -> tuple[BatchResult, int]:
+    """Process input files: a handful of pages here (`process_items`), more as shards that the
+    workers read themselves (`tasks/shard.py`), a bounded number in flight. Returns the counts
+    and the first batch number left free for pages that come after (the web's)."""
+    pages = iter_pages(files, settings.limits)
+    head = list(islice(pages, settings.run.inline_pages + 1))
+    pages.close()  # what was read ahead is read again by the shards
+    if len(head) <= settings.run.inline_pages:
+        return process_items(head, settings, run_id, on_batch), SHARD_BATCHES
+    totals = BatchResult()
+    inflight: list[PrefectFuture[BatchResult]] = []
+    cap = settings.run.worker_count * settings.run.inflight_per_worker
+
+    def collect(future: PrefectFuture[BatchResult]) -> None:
+        inflight.remove(future)
+        totals.add(future.result())
+        if on_batch is not None:
+            on_batch(totals)
+
+    number = 0
+    for number, shard in enumerate(shards(files, settings.run.batch_pages)):
+        if len(inflight) >= cap:
+            collect(next(as_completed(inflight)))
+        inflight.append(process_shard.submit(shard, number, settings=settings, run_id=run_id))
+    for future in as_completed(list(inflight)):
+        collect(future)
+    return totals, (number + 1) * SHARD_BATCHES
 
 
 def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
-from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -28,11 +27,11 @@ __all__ = ["DayInputs", "day_run_id", "process_day"]
 @dataclass(kw_only=True)
 class DayInputs:
     """What one day is made of: URLs whose pages are in the raw zone (and the raw-zone files
-    that hold them, when the flow has looked them up), and local files."""
+    that hold them, when the flow has looked them up), and files."""
 
     urls: list[str] = field(default_factory=list)
     raw_files: list[str] | None = None
-    files: list[Path] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # local paths or fsspec URLs
 
 
 def day_run_id(run_id: str, day: date) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import re
 import signal
 import threading
@@ -55,6 +56,10 @@ _FEED_ROOT = re.compile(
 # The body the page marks must hold at least this share of trafilatura's words to replace them;
 # a smaller marked body is a teaser or a fragment, not the article.
 _MARKED_BODY_SHARE = 0.9
+
+# trafilatura logs a WARNING for every page it finds too short ("discarding data"): for a batch
+# pipeline that is a reject row, not a line on the user's terminal.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 # Wrapper tags that carry no text of their own: removing them flattens a page nested deeper than

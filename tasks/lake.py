@@ -74,7 +74,7 @@ def stage_frame(
     """Stage one batch's rows of `table` for the run's commit (invisible to readers)."""
     if frame.height:
         lake = as_lake(lake)
-        lake.write(frame, _staging(lake, run_id, table, f"{batch:06d}.parquet"))
+        lake.write(frame, _staging(lake, run_id, table, f"{batch:012d}.parquet"))
 
 
 def _partition_file(lake: Lake, table: TableName, day: date) -> str:

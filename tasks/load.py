@@ -1,9 +1,11 @@
-"""Read raw pages from disk: HTML files, JSONL dumps and WARC/ARC archives, streamed.
+"""Read raw pages from files: HTML files, JSONL dumps and WARC/ARC archives, streamed.
 
-`iter_pages` yields one `RawPage` or `Reject` at a time and never holds more than one page in
-memory, so a run over a million-page archive needs no more memory than a run over ten. Every
-page-level problem (corrupt gzip, a decompression bomb, a malformed JSONL line or WARC record)
-becomes a `Reject`; only a missing input path raises, before anything is read.
+A file is named by a local path or an fsspec URL (`s3://bucket/crawl/CC-NEWS-….warc.gz`, globs
+included), so the process that reads it — a worker, for a shard — opens it itself from the disk
+or the object store. `iter_pages` yields one `RawPage` or `Reject` at a time and never holds more
+than one page in memory, so a run over a million-page archive needs no more memory than a run
+over ten. Every page-level problem (corrupt gzip, a decompression bomb, a malformed JSONL line or
+WARC record) becomes a `Reject`; only a missing input raises, before anything is read.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal, cast
 
+import fsspec
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
@@ -23,7 +26,7 @@ from tasks.errors import InputNotFoundError, LoadError, NewslakeError
 from tasks.records import PreExtracted, RawPage, Reject
 from tasks.settings import Limits
 
-__all__ = ["InputKind", "input_kind", "iter_pages", "resolve_inputs"]
+__all__ = ["InputKind", "input_kind", "is_url", "iter_pages", "resolve_inputs"]
 
 InputKind = Literal["html", "jsonl", "warc"]
 
@@ -39,43 +42,86 @@ _SUFFIXES: dict[str, InputKind] = {
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
-def input_kind(path: Path) -> InputKind | None:
+def is_url(name: str | Path) -> bool:
+    """Whether an input names a file on an fsspec filesystem (`s3://…`) rather than a path."""
+    return "://" in str(name)
+
+
+def input_kind(name: str | Path) -> InputKind | None:
     """The loader for a file, from its name (`.gz` is looked through), or None if unsupported."""
-    suffixes = [s.lower() for s in path.suffixes]
+    suffixes = [s.lower() for s in PurePosixPath(str(name)).suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes.pop()
     return _SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
-def resolve_inputs(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand directories (recursively, sorted) into the files newslake can read.
+def _unsupported(name: str) -> NewslakeError:
+    msg = f"{name!r} is not an HTML (.html/.htm), JSONL (.jsonl) or WARC file"
+    return NewslakeError(msg)
+
+
+def _resolve_url(url: str) -> list[str]:
+    """The readable files an fsspec URL names: one file, a folder (walked), or a glob."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if any(c in path for c in "*?["):
+        found = sorted(fs.glob(path))
+    elif fs.isdir(path):
+        found = sorted(fs.find(path))
+    elif fs.exists(path):
+        if input_kind(path) is None:
+            raise _unsupported(url)
+        found = [path]
+    else:
+        raise InputNotFoundError(url)
+    return [fs.unstrip_protocol(f) for f in found if input_kind(f)]
+
+
+def resolve_inputs(inputs: Iterable[str | Path]) -> list[str]:
+    """Expand directories (recursively, sorted) and globs into the files newslake can read.
 
     Raises InputNotFoundError for a path that does not exist and NewslakeError for a file named
     explicitly whose type is unknown, so that a typo fails the run before any work is done.
     """
-    files: list[Path] = []
+    files: list[str] = []
     for item in inputs:
+        if is_url(item):
+            files.extend(_resolve_url(str(item)))
+            continue
         path = Path(item)
         if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and input_kind(p))
+            files.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file() and input_kind(p))
         elif path.is_file():
             if input_kind(path) is None:
-                msg = f"{str(path)!r} is not an HTML (.html/.htm), JSONL (.jsonl) or WARC file"
-                raise NewslakeError(msg)
-            files.append(path)
+                raise _unsupported(str(path))
+            files.append(str(path))
         else:
             raise InputNotFoundError(str(path))
     return files
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.suffix.lower() == ".gz":
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
+def _open_raw(name: str) -> IO[bytes]:
+    """The file's bytes as stored, from the local disk or the object store."""
+    if is_url(name):
+        return cast(IO[bytes], fsspec.open(name, "rb").open())
+    return Path(name).open("rb")
 
 
-def _mtime(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+def _open(name: str) -> IO[bytes]:
+    """The file's bytes, gunzipped when its name ends in `.gz` (closing it closes both)."""
+    if not name.lower().endswith(".gz"):
+        return _open_raw(name)
+    if is_url(name):
+        return cast(IO[bytes], fsspec.open(name, "rb", compression="gzip").open())
+    return cast(IO[bytes], gzip.open(name, "rb"))
+
+
+def _mtime(name: str) -> datetime:
+    """When the file was last written: the fetch time of pages that carry none."""
+    if not is_url(name):
+        return datetime.fromtimestamp(Path(name).stat().st_mtime, tz=UTC)
+    fs, path = fsspec.core.url_to_fs(name)
+    modified = fs.modified(path)
+    return modified if modified.tzinfo else modified.replace(tzinfo=UTC)
 
 
 def _read_bounded(fh: IO[bytes], limit: int, what: str) -> bytes:
@@ -87,8 +133,8 @@ def _read_bounded(fh: IO[bytes], limit: int, what: str) -> bytes:
     return data
 
 
-def _load_html(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
-    source = str(path)
+def _load_html(path: str, max_bytes: int) -> Iterator[RawPage | Reject]:
+    source = path
     try:
         fetched_at = _mtime(path)
         with _open(path) as fh:
@@ -159,7 +205,7 @@ def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage:
     raise LoadError(msg)
 
 
-def _load_jsonl(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
+def _load_jsonl(path: str, max_bytes: int) -> Iterator[RawPage | Reject]:
     fallback = _mtime(path)
     lineno = 0
     try:
@@ -226,7 +272,7 @@ def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | N
     )
 
 
-def _load_warc(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
+def _load_warc(path: str, max_bytes: int) -> Iterator[RawPage | Reject]:
     """Pages of a WARC/ARC file; a page's source is `path#N`, N counting records from 0.
 
     Records are numbered rather than located by byte offset: warcio's get_record_offset() reads
@@ -234,7 +280,7 @@ def _load_warc(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
     """
     number = -1
     try:
-        with path.open("rb") as fh:
+        with _open_raw(path) as fh:
             for number, record in enumerate(ArchiveIterator(fh, arc2warc=True)):
                 page = _warc_page(record, f"{path}#{number}", max_bytes)
                 if page is not None:
@@ -246,16 +292,21 @@ def _load_warc(path: Path, max_bytes: int) -> Iterator[RawPage | Reject]:
         yield Reject.from_error(err, source=f"{path}#{number + 1}", url=None)
 
 
-def iter_pages(files: Iterable[Path], limits: Limits) -> Iterator[RawPage | Reject]:
+def iter_pages(
+    files: Iterable[str | Path], limits: Limits
+) -> Generator[RawPage | Reject, None, None]:
     """Stream every page of every file, in order, each as a RawPage or a Reject."""
     loaders = {"html": _load_html, "jsonl": _load_jsonl, "warc": _load_warc}
-    for path in files:
-        kind = input_kind(path)
+    for name in map(str, files):
+        kind = input_kind(name)
         if kind is None:
             continue
         try:
             limit = limits.max_record_bytes if kind == "jsonl" else limits.max_page_bytes
-            yield from loaders[kind](path, limit)
+            yield from loaders[kind](name, limit)
         except PermissionError as exc:
             err = LoadError(f"cannot read the file: {exc.strerror}")
-            yield Reject.from_error(err, source=str(path), url=None)
+            yield Reject.from_error(err, source=name, url=None)
+        except FileNotFoundError as exc:  # gone since it was listed
+            err = LoadError(f"the file is gone: {exc}")
+            yield Reject.from_error(err, source=name, url=None)

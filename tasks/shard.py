@@ -1,0 +1,69 @@
+"""Shards — groups of input files — read and processed by the worker each is handed to.
+
+The flow hands out file names (local paths or object-store URLs) and collects counts; the
+worker opens the files itself, cuts their pages into batches and stages them. So no page's
+bytes pass through the flow's process, which would otherwise cap a cluster at the pages per
+second one process can read, decompress and pickle. An archive (WARC, JSONL) is a shard of its
+own; single-page HTML files are grouped, a batch's worth to a shard, so that each page does not
+pay a task's overhead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.batch import BatchResult, batches, process_batch
+from tasks.load import input_kind, iter_pages
+from tasks.settings import Settings
+
+__all__ = ["SHARD_BATCHES", "process_shard", "shards"]
+
+# Batch numbers of shard n are n * SHARD_BATCHES + i: staged files sort by shard, then batch,
+# as they would if one process had read the files in order.
+SHARD_BATCHES = 1_000_000
+
+
+@task(
+    name="process-shard",
+    task_run_name="shard-{number}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def process_shard(files: list[str], number: int, *, settings: Settings, run_id: str) -> BatchResult:
+    """Read a shard's files and decode, extract, enrich and stage their pages, batch by batch.
+
+    Args:
+        files: local paths or fsspec URLs.
+        number: the shard's number within the run, which names its staged batches.
+        settings: the run's settings.
+        run_id: the run these rows belong to.
+    """
+    totals = BatchResult()
+    for i, (pages, rejects) in enumerate(
+        batches(iter_pages(files, settings.limits), settings.run)
+    ):
+        batch = number * SHARD_BATCHES + i
+        totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=run_id, batch=batch))
+    return totals
+
+
+def shards(files: list[str], pages_per_shard: int) -> Iterator[list[str]]:
+    """The files cut into shards, in order: an archive alone, HTML files `pages_per_shard` at a
+    time."""
+    group: list[str] = []
+    for name in files:
+        if input_kind(name) != "html":
+            if group:
+                yield group
+                group = []
+            yield [name]
+            continue
+        group.append(name)
+        if len(group) >= pages_per_shard:
+            yield group
+            group = []
+    if group:
+        yield group
