@@ -188,14 +188,17 @@ def _main_text(
     meta = read_page_meta(tree)
     marked_body = _marked_body(meta.body_nodes) if options.use_marked_body else None
     doc = complete_metadata(tree, url, meta)
-    extractor = _trafilatura_options(options, url)
-    text = _text_of(tree, extractor)
-    if marked_body is not None:
-        # The marked body is already the article: trafilatura's fallback comparison (readability,
-        # jusText) would only second-guess it, at a third of the cost of a page.
-        marked = _text_of(marked_body, _trafilatura_options(options, url, fast=True))
-        if _words(marked) >= _MARKED_BODY_SHARE * _words(text):
-            text = marked
+    if marked_body is None:
+        return meta, doc, _text_of(tree, _trafilatura_options(options, url))
+    # The page marks its body: trafilatura's fast pass (no readability/jusText comparison, a
+    # third of a page's cost) is enough to check that the marked body is the article; the full
+    # pass runs only when it is not, on a fresh tree (trafilatura prunes the one it reads).
+    fast = _trafilatura_options(options, url, fast=True)
+    marked = _text_of(marked_body, fast)
+    if _words(marked) >= _MARKED_BODY_SHARE * _words(_text_of(tree, fast)):
+        text = marked
+    else:
+        text = _text_of(load_html(html), _trafilatura_options(options, url))
     return meta, doc, text
 
 
