@@ -77,6 +77,7 @@ def _print_summary(summary: object) -> None:
     if summary.note:
         table.add_row("note", summary.note)
     table.add_row("pages read", f"{summary.pages:,}")
+    table.add_row("captures", f"{summary.captures:,}  (pages that yielded an article)")
     table.add_row(
         "articles",
         f"{summary.articles:,}  (new {articles.new:,}, updated {articles.updated:,}, "
@@ -84,7 +85,7 @@ def _print_summary(summary: object) -> None:
     )
     by_stage = ", ".join(f"{stage} {n:,}" for stage, n in sorted(summary.rejects.items()))
     table.add_row("rejects", f"{summary.rejected:,}" + (f"  ({by_stage})" if by_stage else ""))
-    table.add_row("duplicates skipped", f"{summary.duplicates:,}")
+    table.add_row("rejected twice", f"{summary.duplicates:,}  (the same page given twice)")
     entities = f"{summary.entities:,}"
     if summary.no_model:
         langs = ", ".join(f"{lang} {n}" for lang, n in summary.no_model.most_common())
@@ -109,7 +110,7 @@ def _print_summary(summary: object) -> None:
     for day, why in sorted(summary.failed_days.items()):
         table.add_row(f"day {day} FAILED", why)
     console.print(table)
-    if summary.pages != summary.articles + summary.rejected + summary.duplicates:
+    if summary.pages != summary.captures + summary.rejected + summary.duplicates:
         err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from itertools import chain
 
 from prefect import flow
 from rich.progress import Progress, TaskID
@@ -21,7 +22,7 @@ from tasks.batch import BatchResult
 from tasks.lake import lake_lock
 from tasks.load import resolve_inputs
 from tasks.settings import Settings, load_settings
-from tasks.sources import is_web_input, web_outlets
+from tasks.sources import is_web_input, url_list_rejects, web_outlets
 from tasks.store import Lake
 from tasks.web import web_pages
 
@@ -71,7 +72,9 @@ def ingest(
     settings = run_settings(settings, lake, workers)
     started = time.perf_counter()
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])
-    outlets = web_outlets([i for i in inputs if is_web_input(i)], sources)
+    web_inputs = [i for i in inputs if is_web_input(i)]
+    outlets = web_outlets(web_inputs, sources)
+    bad_lines = url_list_rejects(web_inputs)
     run_id = new_run_id()
     store = Lake.of(settings.lake)
     summary = RunSummary(run_id=run_id, lake=store.url)
@@ -83,11 +86,12 @@ def ingest(
 
     with lake_lock(store):
         totals, next_batch = process_files(files, settings, run_id, advance)
-        if outlets:
+        if outlets or bad_lines:
             web = web_pages(
                 outlets, settings, run_id, summary.web, refresh=refresh, since=since, until=until
             )
-            totals.add(process_items(web, settings, run_id, advance, first_batch=next_batch))
+            items = chain(bad_lines, web)
+            totals.add(process_items(items, settings, run_id, advance, first_batch=next_batch))
         if bar is not None:
             bar.stop()
         tables = commit_run(store, run_id)

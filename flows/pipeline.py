@@ -17,6 +17,7 @@ from prefect.futures import PrefectFuture, as_completed
 
 from flows.report import RunSummary
 from tasks.batch import BatchResult, batches, process_batch
+from tasks.captures import choose_captures
 from tasks.crashpoints import crash_point
 from tasks.day import DayInputs, day_run_id, process_day
 from tasks.errors import ConfigError
@@ -157,12 +158,20 @@ def process_files(
 
 
 def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:
-    """Merge everything the run staged into the lake's tables, then drop its staging."""
-    tables = {"articles": commit_table(lake, run_id, "articles")}
+    """Merge everything the run staged into the lake's tables, then drop its staging.
+
+    First each article's row is chosen among its captures (`tasks/captures.py`); the captures
+    and versions are kept whatever was chosen.
+    """
+    kept = choose_captures(lake, run_id)
+    articles = commit_table(lake, run_id, "articles")
+    tables = {"articles": replace(articles, unchanged=articles.unchanged + kept)}
     crash_point("table-committed")
-    # A page that is an article now leaves the rejects an earlier run gave it.
-    resolved = staged_sources(lake, run_id, "articles")
+    # A page that is a capture now leaves the rejects an earlier run gave it.
+    resolved = staged_sources(lake, run_id, "captures")
     tables["rejects"] = commit_table(lake, run_id, "rejects", resolved)
+    for table in ("captures", "versions"):
+        tables[table] = commit_table(lake, run_id, table)
     for child in CHILDREN:
         tables[child] = commit_children(lake, run_id, child)
         crash_point("table-committed")

@@ -27,13 +27,15 @@ _MEASURES = ("pages", "articles", "rejects", "entities", "quotes")
 
 @dataclass(kw_only=True)
 class RunSummary:
-    """What one run did: the page accounting users check (pages = articles + rejects + dups)."""
+    """What one run did: the page accounting users check (pages = captures + rejects + pages
+    rejected twice in the run); several captures may make one article."""
 
     run_id: str
     lake: str
     flow: str = "ingest"
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     pages: int = 0
+    captures: int = 0
     articles: int = 0
     rejects: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
@@ -62,9 +64,10 @@ class RunSummary:
         articles = tables.get("articles", CommitStats())
         rejects = tables.get("rejects", CommitStats())
         self.pages = totals.pages
-        self.articles = totals.articles - articles.duplicates
+        self.captures = totals.articles
+        self.articles = articles.new + articles.updated + articles.unchanged
         self.rejects = totals.rejects
-        self.duplicates = articles.duplicates + rejects.duplicates
+        self.duplicates = rejects.duplicates
         self.domains = totals.domains
         self.by_domain = totals.by_domain
         self.words = totals.words
@@ -96,9 +99,9 @@ class RunSummary:
             f"- lake: `{self.lake}`",
             *([f"- note: {self.note}"] if self.note else []),
             f"- pages read: {self.pages}",
-            f"- articles: {self.articles}",
+            f"- captures: {self.captures}, articles: {self.articles}",
             f"- rejects: {self.rejected} ({stages})",
-            f"- duplicates skipped: {self.duplicates}",
+            f"- rejected twice: {self.duplicates}",
             f"- entities: {self.entities}, quotes: {self.quotes}",
             f"- duration: {self.seconds:.1f} s",
         ]
@@ -126,6 +129,7 @@ def publish(summary: RunSummary, lake: Lake) -> None:
             "articles": summary.articles,
             "rejects": summary.rejected,
             "duplicates": summary.duplicates,
+            "captures": summary.captures,
             "entities": summary.entities,
             "quotes": summary.quotes,
             "partitions": sum(s.partitions for s in summary.tables.values()),

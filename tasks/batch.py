@@ -25,7 +25,13 @@ from tasks.quotes import quote_rows
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import RunOptions, Settings
 from tasks.store import Lake
-from tasks.tables import articles_frame, child_frame, rejects_frame
+from tasks.tables import (
+    articles_frame,
+    captures_frame,
+    child_frame,
+    rejects_frame,
+    versions_frame,
+)
 
 __all__ = ["BatchResult", "batches", "process_batch", "process_page"]
 
@@ -158,6 +164,8 @@ def process_batch(
     frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
     stage_frame(lake, run_id, "articles", batch, frame)
+    stage_frame(lake, run_id, "captures", batch, captures_frame(frame))
+    stage_frame(lake, run_id, "versions", batch, versions_frame(frame))
     stage_frame(lake, run_id, "rejects", batch, rejects_frame(failed, run_id=run_id))
     stage_frame(lake, run_id, "entities", batch, child_frame("entities", entity_rows, frame))
     stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))

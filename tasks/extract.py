@@ -43,6 +43,7 @@ from tasks.metadata import (
 from tasks.records import Article, PreExtracted, RawPage
 from tasks.settings import ExtractOptions
 from tasks.urls import normalise_url
+from tasks.wire import wire_of
 
 __all__ = ["EXTRACTOR", "EXTRACTOR_VERSION", "article_from_html", "article_from_text"]
 
@@ -242,6 +243,7 @@ def article_from_html(
         ]
     )
     article_id, content_hash = _identity(url, text)
+    authors = _authors(meta, doc, sitename=sitename, domain=domain)
     return Article(
         article_id=article_id,
         url=url or page.url,
@@ -249,8 +251,11 @@ def article_from_html(
         domain=domain,
         title=title,
         seo_title=seo_title(title, declared),
-        authors=_authors(meta, doc, sitename=sitename, domain=domain),
+        authors=authors,
         published_at=parse_timestamp(meta.published) or parse_timestamp(doc.date),
+        modified_at=parse_timestamp(meta.modified),
+        wire=wire_of(text, authors),
+        is_free=meta.is_free,
         language=_language(text, doc.language),
         sitename=sitename,
         description=doc.description,
@@ -280,6 +285,7 @@ def article_from_text(page: RawPage, pre: PreExtracted, *, run_id: str) -> Artic
         title=pre.title,
         authors=clean_authors(pre.authors),
         published_at=parse_timestamp(pre.published_at),
+        wire=wire_of(pre.text, pre.authors),
         language=pre.language or _language(pre.text, None),
         sitename=None,
         description=None,

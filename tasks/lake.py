@@ -22,7 +22,7 @@ from prefect import task
 
 from tasks.crashpoints import crash_point
 from tasks.store import Lake, LakeBusyError, LakeLike, as_lake
-from tasks.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
+from tasks.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
 
 __all__ = [
     "CommitStats",
@@ -30,6 +30,8 @@ __all__ = [
     "commit_children",
     "commit_table",
     "drop_staging",
+    "read_staged",
+    "staged_files",
     "lake_lock",
     "stage_frame",
     "sources_in",
@@ -84,7 +86,7 @@ def _partition_file(lake: Lake, table: TableName, day: date) -> str:
 def _read_partition(lake: Lake, path: str, table: TableName) -> pl.DataFrame:
     if not lake.exists(path):
         return SCHEMAS[table].to_frame()
-    return lake.read([path]).select(SCHEMAS[table].names())
+    return conform(lake.read([path]), SCHEMAS[table])
 
 
 def _replace_partition(lake: Lake, path: str, merged: pl.DataFrame, existing: pl.DataFrame) -> None:
@@ -109,20 +111,21 @@ def _days_holding(lake: Lake, table: TableName, wanted: dict[str, pl.Series]) ->
     return frame.filter(hit)[PARTITION].unique().to_list()
 
 
-def _staged(lake: Lake, run_id: str, table: TableName) -> list[str]:
+def staged_files(lake: Lake, run_id: str, table: TableName) -> list[str]:
+    """The run's staged files of `table`, in batch order."""
     return lake.files(_staging(lake, run_id, table))
 
 
 def staged_sources(lake: LakeLike, run_id: str, table: TableName) -> pl.Series:
     """The distinct `source` values the run staged for `table`."""
     lake = as_lake(lake)
-    files = _staged(lake, run_id, table)
+    files = staged_files(lake, run_id, table)
     if not files:
         return pl.Series("source", [], dtype=pl.String)
     return lake.read(files, ["source"])["source"].unique()
 
 
-def _read_staged(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
+def read_staged(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
     schema = pl.Schema({**SCHEMAS[table], PARTITION: pl.Date()})
     if not files:
         return pl.DataFrame(schema=schema)
@@ -142,14 +145,16 @@ def commit_table(
     a commit only merges, so running it again after a storage error converges on the same lake.
     """
     lake = as_lake(lake)
-    files = _staged(lake, run_id, table)
+    files = staged_files(lake, run_id, table)
     resolved = resolved if resolved is not None else pl.Series("source", [], dtype=pl.String)
     if not files and resolved.is_empty():
         return CommitStats()
     key, content = KEYS[table], CONTENT[table]
-    staged_all = _read_staged(lake, files, table)
+    staged_all = read_staged(lake, files, table)
     staged = staged_all.unique(subset=key, keep="last", maintain_order=True)
-    held = _days_holding(lake, table, {key: staged[key], "source": resolved})
+    by_source = "source" in SCHEMAS[table]  # only tables with a source can be resolved
+    wanted = {key: staged[key], **({"source": resolved} if by_source else {})}
+    held = _days_holding(lake, table, wanted)
     days = sorted(set(staged[PARTITION].to_list()) | set(held))
     new = updated = unchanged = 0
     for day in days:
@@ -162,8 +167,9 @@ def commit_table(
         kept = existing.filter(~pl.col(key).is_in(changed[key].implode()))
         kept = kept.filter(
             ~pl.col(key).is_in(staged.filter(pl.col(PARTITION) != day)[key].implode())
-            & ~pl.col("source").is_in(resolved.implode())
         )
+        if by_source:
+            kept = kept.filter(~pl.col("source").is_in(resolved.implode()))
         merged = pl.concat([kept, changed]).sort(key)
         unchanged += same.height
         updated += changed.join(before, on=key, how="semi").height
@@ -184,11 +190,11 @@ def commit_children(lake: LakeLike, run_id: str, table: TableName) -> CommitStat
     that article had, wherever its old partition was. An article staged twice in one run keeps
     the rows of its last batch, like the article itself."""
     lake = as_lake(lake)
-    files = _staged(lake, run_id, table)
+    files = staged_files(lake, run_id, table)
     if not files:
         return CommitStats()
     batches = [
-        _read_staged(lake, [f], table).with_columns(pl.lit(i).alias("_batch"))
+        read_staged(lake, [f], table).with_columns(pl.lit(i).alias("_batch"))
         for i, f in enumerate(files)
     ]
     scanned = pl.concat(batches)

@@ -63,6 +63,8 @@ class PageMeta:
     sitename: str | None = None
     authors: tuple[str, ...] = ()
     published: str | None = None
+    modified: str | None = None
+    is_free: bool | None = None
     body_nodes: tuple[HtmlElement, ...] = ()
 
 
@@ -152,11 +154,16 @@ def _itemprop_date(tree: HtmlElement) -> str | None:
 
 def read_page_meta(tree: HtmlElement) -> PageMeta:
     """Read the page's JSON-LD, meta tags and microdata without changing the tree."""
-    headline = published = sitename = None
+    headline = published = modified = sitename = None
+    is_free: bool | None = None
     authors: list[str] = []
     for obj in _json_objects(tree):
         if not any(_ARTICLE_TYPES.search(t) for t in _types(obj)):
             continue
+        if modified is None and isinstance(obj.get("dateModified"), str):
+            modified = obj["dateModified"]
+        if is_free is None:
+            is_free = _declared_bool(obj.get("isAccessibleForFree"))
         if headline is None and isinstance(obj.get("headline"), str):
             headline = obj["headline"]
         if published is None and isinstance(obj.get("datePublished"), str):
@@ -195,8 +202,19 @@ def read_page_meta(tree: HtmlElement) -> PageMeta:
         sitename=sitename or next(iter(_first(metas, "og:site_name", "application-name")), None),
         authors=tuple(authors),
         published=published,
+        modified=modified or next(iter(_first(metas, "article:modified_time")), None),
+        is_free=is_free,
         body_nodes=body_nodes,
     )
+
+
+def _declared_bool(value: Any) -> bool | None:
+    """schema.org booleans come as true/false or as the strings "True"/"False"."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    return None
 
 
 def _fold(text: str) -> str:

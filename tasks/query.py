@@ -64,18 +64,25 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
     views: dict[str, pl.Schema] = {table: schema for table, schema in SCHEMAS.items()}
     views["runs"] = RUNS
     for table, schema in views.items():
+        name = "_captures" if table == "captures" else table  # wrapped below, with is_current
         if lake.partition_files(table):
             pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
             con.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet({pattern}, "
-                f"hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}})"
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({pattern}, "
+                f"hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}}, "
+                "union_by_name = true)"
             )
         else:
             columns = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items())
             con.execute(
-                f"CREATE VIEW {table} AS SELECT {columns}, "
+                f"CREATE VIEW {name} AS SELECT {columns}, "
                 f"CAST(NULL AS DATE) AS {PARTITION} WHERE false"
             )
+    # Whether each capture is the one its article's row was built from.
+    con.execute(
+        "CREATE VIEW captures AS SELECT c.*, c.capture_id IN "
+        "(SELECT capture_id FROM articles) AS is_current FROM _captures c"
+    )
     _sandbox(con, lake)
     return con
 

@@ -81,6 +81,9 @@ class Article:
     seo_title: str | None = None
     authors: tuple[str, ...]
     published_at: datetime | None
+    modified_at: datetime | None = None
+    wire: str | None = None
+    is_free: bool | None = None
     language: str | None
     sitename: str | None
     description: str | None

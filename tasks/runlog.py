@@ -14,7 +14,7 @@ import polars as pl
 
 from tasks.lake import write_part
 from tasks.store import Lake, LakeLike
-from tasks.tables import PARTITION, RUNS
+from tasks.tables import RUNS, conform
 
 __all__ = ["record_run", "recent_runs"]
 
@@ -32,5 +32,5 @@ def recent_runs(lake: LakeLike, limit: int = 20) -> pl.DataFrame:
     files = lake.partition_files("runs")
     if not files:
         return RUNS.to_frame()
-    frame = lake.read(files).select(RUNS.names()).drop(PARTITION, strict=False)
+    frame = pl.concat([conform(lake.read([f]), RUNS) for f in files])
     return frame.sort("started_at", descending=True).head(limit)

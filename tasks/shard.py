@@ -42,9 +42,7 @@ def process_shard(files: list[str], number: int, *, settings: Settings, run_id: 
         run_id: the run these rows belong to.
     """
     totals = BatchResult()
-    for i, (pages, rejects) in enumerate(
-        batches(iter_pages(files, settings.limits), settings.run)
-    ):
+    for i, (pages, rejects) in enumerate(batches(iter_pages(files, settings.limits), settings.run)):
         batch = number * SHARD_BATCHES + i
         totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=run_id, batch=batch))
     return totals

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import ConfigError, InputNotFoundError
+from tasks.errors import ConfigError, InputNotFoundError, LoadError
 from tasks.feeds import parse_url_list
+from tasks.records import Reject
 
-__all__ = ["Outlet", "is_web_input", "load_sources", "web_outlets"]
+__all__ = ["Outlet", "is_web_input", "load_sources", "url_list_rejects", "web_outlets"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +86,23 @@ def load_sources(path: Path) -> list[Outlet]:
         msg = f"{path} defines no [[outlet]]"
         raise ConfigError(msg)
     return outlets
+
+
+def url_list_rejects(web_inputs: list[str]) -> list[Reject]:
+    """A reject (stage "load") for each line of a URL list that is not an http(s) URL —
+    `file:///etc/passwd`, `gopher://…`, a typo — so every line a user gave is accounted for."""
+    rejects = []
+    for item in web_inputs:
+        if item.lower().startswith(("http://", "https://")):
+            continue
+        for number, line in enumerate(Path(item).read_text().splitlines(), start=1):
+            value = line.strip()
+            if not value or value.startswith("#") or parse_url_list(value):
+                continue
+            reason = f"line {number} is not an http(s) URL newslake can fetch: {value[:200]!r}"
+            err = LoadError(reason)
+            rejects.append(Reject.from_error(err, source=f"{item}:{number}", url=value[:2000]))
+    return rejects
 
 
 def web_outlets(web_inputs: list[str], sources: str | None) -> list[Outlet]:

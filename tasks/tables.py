@@ -31,12 +31,18 @@ __all__ = [
     "CONTENT",
     "TABLES",
     "TableName",
+    "CAPTURES",
+    "VERSIONS",
     "articles_frame",
+    "conform",
+    "captures_frame",
+    "stable_id",
+    "versions_frame",
     "child_frame",
     "rejects_frame",
 ]
 
-TableName = Literal["articles", "rejects", "entities", "quotes"]
+TableName = Literal["articles", "rejects", "entities", "quotes", "captures", "versions"]
 PARTITION = "date"
 _TS = pl.Datetime("us", "UTC")
 
@@ -51,6 +57,12 @@ ARTICLES = pl.Schema(
         "seo_title": pl.String(),
         "authors": pl.List(pl.String()),
         "published_at": _TS,
+        # Declared by the page (schema.org dateModified, article:modified_time).
+        "modified_at": _TS,
+        # The news agency the article credits (AP, Reuters, AFP, dpa …; tasks/wire.py).
+        "wire": pl.String(),
+        # The page's declared isAccessibleForFree (null when it declares nothing).
+        "is_free": pl.Boolean(),
         "language": pl.String(),
         "sitename": pl.String(),
         "description": pl.String(),
@@ -65,6 +77,36 @@ ARTICLES = pl.Schema(
         "run_id": pl.String(),
         "extractor": pl.String(),
         "extractor_version": pl.String(),
+        # The capture (a row of `captures`) the article row was built from.
+        "capture_id": pl.String(),
+    }
+)
+
+# Every page read that yielded an article: a capture of it (tasks/captures.py).
+CAPTURES = pl.Schema(
+    {
+        "capture_id": pl.String(),
+        "article_id": pl.String(),
+        "source": pl.String(),
+        "url": pl.String(),
+        "captured_at": _TS,
+        "content_hash": pl.String(),
+        "word_count": pl.Int32(),
+        "run_id": pl.String(),
+    }
+)
+
+# Every distinct text an article has had, once (by content hash): how a story changed.
+VERSIONS = pl.Schema(
+    {
+        "version_id": pl.String(),
+        "article_id": pl.String(),
+        "content_hash": pl.String(),
+        "title": pl.String(),
+        "text": pl.String(),
+        "word_count": pl.Int32(),
+        "captured_at": _TS,
+        "run_id": pl.String(),
     }
 )
 
@@ -143,6 +185,8 @@ RUNS = pl.Schema(
         "articles": pl.Int64(),
         "rejects": pl.Int64(),
         "duplicates": pl.Int64(),
+        # Pages that yielded an article (several captures may make one article).
+        "captures": pl.Int64(),
         "entities": pl.Int64(),
         "quotes": pl.Int64(),
         "partitions": pl.Int64(),
@@ -159,6 +203,8 @@ SCHEMAS: dict[TableName, pl.Schema] = {
     "rejects": REJECTS,
     "entities": ENTITIES,
     "quotes": QUOTES,
+    "captures": CAPTURES,
+    "versions": VERSIONS,
 }
 # The column that identifies a row across runs: a re-ingested page replaces the row it matches.
 KEYS: dict[TableName, str] = {
@@ -166,6 +212,8 @@ KEYS: dict[TableName, str] = {
     "rejects": "reject_id",
     "entities": "entity_id",  # within its article
     "quotes": "quote_id",
+    "captures": "capture_id",
+    "versions": "version_id",
 }
 # Columns that say whether a re-ingested row changed; an unchanged row keeps its old run_id.
 CONTENT: dict[TableName, tuple[str, ...]] = {
@@ -174,7 +222,18 @@ CONTENT: dict[TableName, tuple[str, ...]] = {
     "articles": ("content_hash", "extractor_version"),
     "rejects": ("reason",),
     "entities": ("name",),
+    "captures": ("content_hash",),
+    # A version is a text, kept once: seen again, it keeps the run that first saw it.
+    "versions": ("content_hash",),
 }
+
+
+def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """A frame in a table's current schema: a column an older newslake did not write (a lake
+    made before it existed) is added empty, so old partitions merge with new rows."""
+    missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in schema.items()
+               if name not in frame.columns]  # fmt: skip
+    return frame.with_columns(missing).select(schema.names()).cast(schema)
 
 
 def _with_partition(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
@@ -183,10 +242,51 @@ def _with_partition(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 
 
 def articles_frame(articles: Sequence[Article]) -> pl.DataFrame:
-    """The `articles` rows for these records, partitioned by publication day, else fetch day."""
-    rows = [asdict(a) for a in articles]
+    """The `articles` rows for these records, partitioned by publication day, else fetch day.
+
+    Each row names its capture: the article, the input it came from and the capture time, so
+    re-reading the same capture gives the same id and a new fetch a new one.
+    """
+    rows = [
+        asdict(a)
+        | {"capture_id": stable_id(a.article_id, a.source, (a.fetched_at or a.extracted_at))}
+        for a in articles
+    ]
     frame = pl.DataFrame(rows, schema=ARTICLES, orient="row") if rows else ARTICLES.to_frame()
     return _with_partition(frame, "published_at", "fetched_at", "extracted_at")
+
+
+def captures_frame(articles: pl.DataFrame) -> pl.DataFrame:
+    """The `captures` rows of a batch's article rows, partitioned by capture day."""
+    frame = articles.select(
+        "capture_id",
+        "article_id",
+        "source",
+        "url",
+        pl.coalesce("fetched_at", "extracted_at").alias("captured_at"),
+        "content_hash",
+        "word_count",
+        "run_id",
+    )
+    return _with_partition(frame, "captured_at")
+
+
+def versions_frame(articles: pl.DataFrame) -> pl.DataFrame:
+    """The `versions` rows of a batch's article rows, in the partition of their capture day."""
+    version = pl.struct("article_id", "content_hash").map_elements(
+        lambda row: stable_id(row["article_id"], row["content_hash"]), return_dtype=pl.String
+    )
+    frame = articles.select(
+        version.alias("version_id"),
+        "article_id",
+        "content_hash",
+        "title",
+        "text",
+        "word_count",
+        pl.coalesce("fetched_at", "extracted_at").alias("captured_at"),
+        "run_id",
+    ).unique("version_id", keep="first", maintain_order=True)
+    return _with_partition(frame, "captured_at")
 
 
 def child_frame(
@@ -198,10 +298,15 @@ def child_frame(
     return frame.join(articles.select("article_id", PARTITION), on="article_id", how="inner")
 
 
+def stable_id(*parts: object) -> str:
+    """An id made of its parts, the same in every run and on every machine (sha256, 32 hex)."""
+    key = "\x00".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _reject_id(reject: Reject) -> str:
     """Stable across runs: the same bad page in the same input gives the same id."""
-    key = f"{reject.source}\x00{reject.url or ''}\x00{reject.stage}"
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return stable_id(reject.source, reject.url or "", reject.stage)
 
 
 def rejects_frame(rejects: Sequence[Reject], *, run_id: str) -> pl.DataFrame:

@@ -23,7 +23,7 @@ def test_ingest_then_query(lake: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "pages read" in result.output
-    assert "duplicates skipped" in result.output
+    assert "captures" in result.output
     as_json = runner.invoke(
         app,
         [

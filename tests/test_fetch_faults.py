@@ -78,7 +78,7 @@ def test_ingest_of_faulty_urls_accounts_for_every_page(
     summary = flow(inputs=[str(listing)], settings=settings, workers=1)
 
     assert summary.pages == len(urls)
-    assert summary.pages == summary.articles + summary.rejected + summary.duplicates
+    assert summary.pages == summary.captures + summary.rejected + summary.duplicates
     articles = set(run_query(lake, "select source from articles").to_series().to_list())
     rejects = run_query(lake, "select source, stage, reason from rejects").rows()
     assert articles | {source for source, _, _ in rejects} == set(urls)

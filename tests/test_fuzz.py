@@ -270,5 +270,5 @@ def test_whole_flow_accounts_for_every_page(
     (inputs / "crawl.warc.gz").write_bytes(warc_bytes(archive))
     flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
     summary = flow(inputs=[str(inputs)], lake=str(root / "lake"), settings=SETTINGS, workers=1)
-    assert summary.pages == summary.articles + summary.rejected + summary.duplicates
+    assert summary.pages == summary.captures + summary.rejected + summary.duplicates
     assert summary.pages >= len(pages) + sum(1 for ln in dump.split(b"\n") if ln.strip())

@@ -91,7 +91,7 @@ def test_samples_and_hostile_inputs_every_page_accounted_for(tmp_path: Path, lak
     hostile = _hostile_inputs(tmp_path / "hostile")
     inputs = [str(SAMPLES), str(hostile)]
     first = _run(inputs, lake)
-    assert first.pages == first.articles + first.rejected + first.duplicates
+    assert first.pages == first.captures + first.rejected + first.duplicates
     assert first.articles >= 14
     rejects = run_query(lake, "select source, stage, reason from rejects")
     by_file = {Path(s.split(":")[0].split("#")[0]).name: (st, r) for s, st, r in rejects.rows()}

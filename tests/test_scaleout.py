@@ -40,7 +40,7 @@ def test_dask_local_cluster_gives_the_same_tables(
     summary = ingest.with_options(task_runner=runner)(
         inputs=[str(SAMPLES)], lake=str(lake), workers=2
     )
-    assert summary.pages == summary.articles + summary.rejected + summary.duplicates
+    assert summary.pages == summary.captures + summary.rejected + summary.duplicates
     assert lake_tables(lake) == reference
 
 
@@ -94,7 +94,7 @@ def test_workers_read_their_own_shards_from_s3(s3_lake: S3Lake, lake: Path) -> N
         lake=str(local_lake),
         settings=settings,
     )
-    assert remote.pages == local.pages == remote.articles + remote.rejected + remote.duplicates
+    assert remote.pages == local.pages == remote.captures + remote.rejected + remote.duplicates
     ours, theirs = lake_tables(lake), lake_tables(local_lake)
     for table in ("articles", "entities", "quotes"):
         assert ours[table] == theirs[table], table

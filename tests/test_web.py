@@ -73,7 +73,7 @@ def test_url_list_then_skip_then_conditional_refresh(
 
     first = _run([str(listing)], lake)
     assert first.articles == len(PAGES)
-    assert first.pages == first.articles + first.rejected + first.duplicates
+    assert first.pages == first.captures + first.rejected + first.duplicates
     host = f"127.0.0.1:{httpserver.port}".split(":")[0]
     assert first.web.hosts[host]["fetched"] == len(PAGES)
     assert first.web.hosts[host]["failed"] == 1

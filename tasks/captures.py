@@ -1,0 +1,111 @@
+"""Which capture of an article its row is built from, decided when a run commits.
+
+A crawl captures the same URL many times, and a directory may hold a page and a truncated copy
+of it. Every page read that yields an article is a capture (the `captures` table); the article
+row is built from the **latest** capture, among captures of the same time the **most complete**
+one, and a capture with under half the words of the article's longest capture — a truncated,
+paywalled or error version — never becomes the article row. The choice is made over the run's
+captures and the lake's current row, with the longest capture read from the `captures` table,
+so the same captures give the same article whatever order the runs came in. The entities and
+quotes staged with a capture that is not chosen are dropped with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import polars as pl
+
+from tasks.lake import read_staged, staged_files
+from tasks.store import Lake
+from tasks.tables import CHILDREN, PARTITION
+
+__all__ = ["TRUNCATED_SHARE", "choose_captures"]
+
+# A capture with fewer words than this share of the article's longest capture is a truncated,
+# paywalled or error version of it: it is recorded, never made the article row.
+TRUNCATED_SHARE = 0.5
+_CAPTURED = pl.coalesce("fetched_at", "extracted_at").alias("captured_at")
+
+
+def _lake_rows(lake: Lake, ids: pl.Series) -> pl.DataFrame:
+    """The lake's current article rows of these articles (their capture, time and length)."""
+    columns = ["article_id", "capture_id", "fetched_at", "extracted_at", "word_count"]
+    files = lake.partition_files("articles")
+    frame = lake.read(files, columns) if files else pl.DataFrame()
+    if frame.is_empty():
+        return pl.DataFrame(
+            schema={"article_id": pl.String, "capture_id": pl.String, "captured_at": pl.Datetime,
+                    "word_count": pl.Int32}
+        )  # fmt: skip
+    return frame.filter(pl.col("article_id").is_in(ids.implode())).select(
+        "article_id", "capture_id", _CAPTURED, "word_count"
+    )
+
+
+def _longest(lake: Lake, ids: pl.Series) -> pl.DataFrame:
+    """The word count of each article's longest capture in the lake."""
+    files = lake.partition_files("captures")
+    if not files:
+        return pl.DataFrame(schema={"article_id": pl.String, "longest": pl.Int32})
+    frame = lake.read(files, ["article_id", "word_count"])
+    return (
+        frame.filter(pl.col("article_id").is_in(ids.implode()))
+        .group_by("article_id")
+        .agg(pl.col("word_count").max().alias("longest"))
+    )
+
+
+def choose_captures(lake: Lake, run_id: str) -> int:
+    """Keep, in the run's staging, only the article rows (and their entities and quotes) of the
+    captures chosen to be the articles' rows; return how many articles keep the lake's row."""
+    files = staged_files(lake, run_id, "articles")
+    if not files:
+        return 0
+    staged = pl.concat(
+        [read_staged(lake, [f], "articles").with_columns(pl.lit(i).alias("_batch"))
+         for i, f in enumerate(files)]
+    )  # fmt: skip
+    ids = staged["article_id"].unique()
+    ours = staged.select("article_id", "capture_id", _CAPTURED, "word_count", "_batch")
+    theirs = _lake_rows(lake, ids).with_columns(pl.lit(-1).alias("_batch"))
+    candidates = pl.concat([ours, theirs.cast(ours.schema)]).unique(["article_id", "capture_id"])
+    longest = (
+        pl.concat([candidates.select("article_id", longest=pl.col("word_count")),
+                   _longest(lake, ids).cast({"longest": pl.Int32})])
+        .group_by("article_id")
+        .agg(pl.col("longest").max())
+    )  # fmt: skip
+    chosen = (
+        candidates.join(longest, on="article_id")
+        .filter(pl.col("word_count") >= TRUNCATED_SHARE * pl.col("longest"))
+        .sort(["captured_at", "word_count", "capture_id"], descending=[True, True, False])
+        .unique("article_id", keep="first", maintain_order=True)
+    )
+    kept_from_lake = chosen.filter(pl.col("_batch") < 0).height
+    for number, path in enumerate(files):
+        rows = staged.filter(pl.col("_batch") == number)
+        keep = rows.join(
+            chosen.select("capture_id", "_batch"), on=["capture_id", "_batch"], how="semi"
+        )
+        _rewrite(lake, path, keep.drop("_batch"), rows.height)
+        name = PurePosixPath(path).name
+        for child in CHILDREN:
+            for child_path in staged_files(lake, run_id, child):
+                if PurePosixPath(child_path).name == name:
+                    child_rows = read_staged(lake, [child_path], child)
+                    wanted = child_rows.filter(
+                        pl.col("article_id").is_in(keep["article_id"].implode())
+                    )
+                    _rewrite(lake, child_path, wanted, child_rows.height)
+    return kept_from_lake
+
+
+def _rewrite(lake: Lake, path: str, frame: pl.DataFrame, before: int) -> None:
+    """Replace a staged file with its kept rows (staging only: readers never see it)."""
+    if frame.height == before:
+        return
+    if frame.is_empty():
+        lake.remove(path)
+    else:
+        lake.write(frame.select([c for c in frame.columns if c != PARTITION] + [PARTITION]), path)
