@@ -94,7 +94,7 @@ def ingest(
             totals.add(process_items(items, settings, run_id, advance, first_batch=next_batch))
         if bar is not None:
             bar.stop()
-        tables = commit_run(store, run_id)
+        tables = commit_run(store, run_id, settings)
     summary.absorb(totals, tables)
     if not summary.pages:
         summary.note = (

@@ -28,6 +28,7 @@ from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
 from tasks.shard import SHARD_BATCHES, process_shard, shards
 from tasks.store import Lake
+from tasks.stories import assign_stories
 from tasks.tables import CHILDREN
 
 __all__ = [
@@ -157,20 +158,23 @@ def process_files(
     return totals, (number + 1) * SHARD_BATCHES
 
 
-def commit_run(lake: Lake, run_id: str) -> dict[str, CommitStats]:
+def commit_run(lake: Lake, run_id: str, settings: Settings) -> dict[str, CommitStats]:
     """Merge everything the run staged into the lake's tables, then drop its staging.
 
-    First each article's row is chosen among its captures (`tasks/captures.py`); the captures
-    and versions are kept whatever was chosen.
+    First each article's row is chosen among its captures (`tasks/captures.py`), and the run's
+    articles are given their stories (`tasks/stories.py`); the captures and versions are kept
+    whatever was chosen.
     """
     kept = choose_captures(lake, run_id)
+    if settings.stories.enabled:
+        assign_stories(lake, run_id, settings.stories.threshold)
     articles = commit_table(lake, run_id, "articles")
     tables = {"articles": replace(articles, unchanged=articles.unchanged + kept)}
     crash_point("table-committed")
     # A page that is a capture now leaves the rejects an earlier run gave it.
     resolved = staged_sources(lake, run_id, "captures")
     tables["rejects"] = commit_table(lake, run_id, "rejects", resolved)
-    for table in ("captures", "versions"):
+    for table in ("captures", "versions", "stories"):
         tables[table] = commit_table(lake, run_id, table)
     for child in CHILDREN:
         tables[child] = commit_children(lake, run_id, child)
@@ -205,7 +209,7 @@ def run_days(
             drop_staging(lake, rid)
             continue
         totals.add(future.result())
-        for table, stats in commit_run(lake, rid).items():
+        for table, stats in commit_run(lake, rid, settings).items():
             tables[table] = _sum_stats(tables.get(table, CommitStats()), stats)
     return totals, tables
 

@@ -25,6 +25,7 @@ from tasks.quotes import quote_rows
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import RunOptions, Settings
 from tasks.store import Lake
+from tasks.stories import signature_rows
 from tasks.tables import (
     articles_frame,
     captures_frame,
@@ -166,6 +167,8 @@ def process_batch(
     stage_frame(lake, run_id, "articles", batch, frame)
     stage_frame(lake, run_id, "captures", batch, captures_frame(frame))
     stage_frame(lake, run_id, "versions", batch, versions_frame(frame))
+    if settings.stories.enabled:
+        stage_frame(lake, run_id, "stories", batch, signature_rows(frame))
     stage_frame(lake, run_id, "rejects", batch, rejects_frame(failed, run_id=run_id))
     stage_frame(lake, run_id, "entities", batch, child_frame("entities", entity_rows, frame))
     stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))

@@ -23,6 +23,7 @@ _DUCK_TYPES: dict[type[pl.DataType], str] = {
     pl.String: "VARCHAR",
     pl.Int32: "INTEGER",
     pl.Int64: "BIGINT",
+    pl.UInt32: "UINTEGER",
     pl.Float64: "DOUBLE",
     pl.Binary: "BLOB",
     pl.Boolean: "BOOLEAN",
@@ -64,7 +65,8 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
     views: dict[str, pl.Schema] = {table: schema for table, schema in SCHEMAS.items()}
     views["runs"] = RUNS
     for table, schema in views.items():
-        name = "_captures" if table == "captures" else table  # wrapped below, with is_current
+        # Wrapped below: captures with is_current, stories without their MinHash columns.
+        name = f"_{table}" if table in ("captures", "stories") else table
         if lake.partition_files(table):
             pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
             con.execute(
@@ -83,6 +85,7 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
         "CREATE VIEW captures AS SELECT c.*, c.capture_id IN "
         "(SELECT capture_id FROM articles) AS is_current FROM _captures c"
     )
+    con.execute("CREATE VIEW stories AS SELECT * EXCLUDE (signature, bands) FROM _stories")
     _sandbox(con, lake)
     return con
 

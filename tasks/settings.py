@@ -21,6 +21,7 @@ __all__ = [
     "Limits",
     "RUNNERS",
     "RunOptions",
+    "StoryOptions",
     "Settings",
     "load_settings",
 ]
@@ -89,6 +90,15 @@ class EntityOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StoryOptions:
+    """How near-duplicate articles are grouped into stories (tasks/stories.py)."""
+
+    enabled: bool = True
+    # Estimated Jaccard similarity of word 5-shingles at which two articles are one story.
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     """How a run is split into batches and spread over worker processes."""
 
@@ -117,6 +127,7 @@ class Settings:
     extract: ExtractOptions = ExtractOptions()
     fetch: FetchOptions = FetchOptions()
     entities: EntityOptions = EntityOptions()
+    stories: StoryOptions = StoryOptions()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -199,4 +210,5 @@ def load_settings(config_dir: Path | None = None) -> Settings:
         extract=_section(ExtractOptions, "extract", _read_toml(root / "extract.toml")),
         fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),
         entities=_entity_options(_read_toml(root / "entities.toml")),
+        stories=_section(StoryOptions, "stories", main.get("stories", {})),
     )

@@ -32,6 +32,7 @@ __all__ = [
     "TABLES",
     "TableName",
     "CAPTURES",
+    "STORIES",
     "VERSIONS",
     "articles_frame",
     "conform",
@@ -42,7 +43,7 @@ __all__ = [
     "rejects_frame",
 ]
 
-TableName = Literal["articles", "rejects", "entities", "quotes", "captures", "versions"]
+TableName = Literal["articles", "rejects", "entities", "quotes", "captures", "versions", "stories"]
 PARTITION = "date"
 _TS = pl.Datetime("us", "UTC")
 
@@ -93,6 +94,22 @@ CAPTURES = pl.Schema(
         "content_hash": pl.String(),
         "word_count": pl.Int32(),
         "run_id": pl.String(),
+    }
+)
+
+# Near-duplicate articles share a story (tasks/stories.py): one row per article, with the
+# signature and LSH band keys a later article is compared with.
+STORIES = pl.Schema(
+    {
+        "article_id": pl.String(),
+        "story_id": pl.String(),
+        "similarity": pl.Float64(),
+        "first_article_id": pl.String(),
+        "first_at": _TS,
+        "published_at": _TS,
+        "capture_id": pl.String(),
+        "signature": pl.List(pl.UInt32()),  # datasketch hash values are under 2**32
+        "bands": pl.List(pl.Int64()),
     }
 )
 
@@ -205,6 +222,7 @@ SCHEMAS: dict[TableName, pl.Schema] = {
     "quotes": QUOTES,
     "captures": CAPTURES,
     "versions": VERSIONS,
+    "stories": STORIES,
 }
 # The column that identifies a row across runs: a re-ingested page replaces the row it matches.
 KEYS: dict[TableName, str] = {
@@ -214,6 +232,7 @@ KEYS: dict[TableName, str] = {
     "quotes": "quote_id",
     "captures": "capture_id",
     "versions": "version_id",
+    "stories": "article_id",
 }
 # Columns that say whether a re-ingested row changed; an unchanged row keeps its old run_id.
 CONTENT: dict[TableName, tuple[str, ...]] = {
@@ -225,6 +244,7 @@ CONTENT: dict[TableName, tuple[str, ...]] = {
     "captures": ("content_hash",),
     # A version is a text, kept once: seen again, it keeps the run that first saw it.
     "versions": ("content_hash",),
+    "stories": ("story_id", "similarity", "first_article_id"),
 }
 
 

@@ -45,6 +45,9 @@ LAKE_QUERIES = {
     "rejects": "select reject_id, stage from rejects order by 1",
     "entities": "select article_id, entity_id, mentions from entities order by 1, 2",
     "quotes": "select quote_id, speaker_name from quotes order by 1",
+    "captures": "select article_id, content_hash, word_count from captures order by all",
+    "versions": "select version_id, article_id from versions order by 1",
+    "stories": "select article_id, story_id, similarity from stories order by 1",
 }
 
 

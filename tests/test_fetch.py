@@ -264,7 +264,10 @@ def test_a_slow_host_does_not_hold_up_the_others() -> None:
     try:
         urls = [slow_host.url_for("/slow"), fast_host.url_for("/fast")]
         slow_result, fast_result = fetch_all(
-            urls, replace(OPTIONS, max_retries=0), max_bytes=5_000_000
+            urls,
+            # The read timeout is well above the slow host's delay, so a busy machine still waits.
+            replace(OPTIONS, max_retries=0, timeout_s=10.0, total_timeout_s=20.0),
+            max_bytes=5_000_000,
         )
     finally:
         slow_host.stop()

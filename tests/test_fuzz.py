@@ -197,6 +197,13 @@ def _accounted(path: Path) -> tuple[int, float]:
     return len(items), slowest
 
 
+# Hypothesis warns when the global `random` state moves while it draws an example. Nothing here
+# draws from `random`, but background threads of the session's Prefect server (jittered service
+# loops) do, so the warning would fail an example at random.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies:hypothesis.errors.HypothesisDeprecationWarning"
+)
+
 # NEWSLAKE_FUZZ_EXAMPLES raises the count for a long hunt; the suite's default keeps it quick.
 FUZZ = settings(
     max_examples=int(os.environ.get("NEWSLAKE_FUZZ_EXAMPLES", "60")),

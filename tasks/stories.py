@@ -1,0 +1,190 @@
+"""Stories: near-duplicate articles — one wire story republished by many sites — share a story.
+
+Each article gets a MinHash signature of its word 5-shingles (datasketch; measured against rensa
+in bench/stories.py), computed by the worker that extracts it, and 32 LSH band keys of 4 hashes
+each, so articles whose estimated Jaccard similarity reaches about 0.42 share a key. At commit
+the run's new articles are compared with the lake's articles that share a key (read from the
+`stories` table, partition by partition: the signatures live in the lake, not in memory) and
+with each other; pairs whose estimated similarity reaches `threshold` are linked. A story is a
+connected group of linked articles: its id is the id of its first article (earliest
+publication, then smallest id), so the same articles give the same stories whatever order and
+however many runs and workers they came in. A new article that links two stories merges them.
+
+Articles that share only boilerplate (a newsletter blurb, a subscription appeal) stay apart: the
+shared paragraphs are a small part of each article's shingles, far under the threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from datasketch import MinHash
+
+from tasks.lake import read_staged, stage_frame, staged_files
+from tasks.store import Lake
+from tasks.tables import PARTITION, STORIES
+
+__all__ = ["BANDS", "SHINGLE", "assign_stories", "signature_rows"]
+
+PERMUTATIONS = 128
+BANDS = 32  # of PERMUTATIONS / BANDS = 4 hashes: candidates from a similarity of about 0.42
+SHINGLE = 5
+_SEED = 1  # fixed: a signature must mean the same in every run
+_ROWS = PERMUTATIONS // BANDS
+
+
+def _signature(text: str) -> np.ndarray | None:
+    words = re.findall(r"\w+", text.casefold())
+    if len(words) < SHINGLE:
+        return None
+    shingles = {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+    minhash = MinHash(num_perm=PERMUTATIONS, seed=_SEED)
+    minhash.update_batch([s.encode("utf-8", "surrogatepass") for s in shingles])
+    return np.asarray(minhash.hashvalues, dtype=np.uint32)  # values under 2**32: no loss
+
+
+def _bands(signature: np.ndarray) -> list[int]:
+    """LSH keys: a 63-bit hash of each band of the signature, salted with the band's number."""
+    keys = []
+    for band in range(BANDS):
+        chunk = signature[band * _ROWS : (band + 1) * _ROWS].tobytes()
+        digest = hashlib.blake2b(chunk, digest_size=8, salt=band.to_bytes(8, "big")).digest()
+        keys.append(int.from_bytes(digest, "big") >> 1)
+    return keys
+
+
+def signature_rows(articles: pl.DataFrame) -> pl.DataFrame:
+    """The pending `stories` rows (signature and band keys; no story yet) of a batch's articles."""
+    rows = []
+    for article_id, capture_id, text, published, fetched, day in articles.select(
+        "article_id", "capture_id", "text", "published_at", "fetched_at", PARTITION
+    ).iter_rows():
+        signature = _signature(text or "")
+        if signature is None:
+            continue
+        rows.append(
+            {
+                "article_id": article_id,
+                "capture_id": capture_id,
+                "story_id": None,
+                "similarity": None,
+                "first_article_id": None,
+                "first_at": None,
+                "published_at": published or fetched,
+                "signature": signature.tolist(),
+                "bands": _bands(signature),
+                PARTITION: day,
+            }
+        )
+    schema = pl.Schema({**STORIES, PARTITION: pl.Date()})
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else schema.to_frame()
+
+
+def _similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """The estimated Jaccard similarity of two signatures: the share of equal hash values."""
+    return float(np.mean(np.asarray(a, dtype=np.uint32) == np.asarray(b, dtype=np.uint32)))
+
+
+def _lake_matches(lake: Lake, keys: set[int], story_ids: set[str] | None = None) -> pl.DataFrame:
+    """The lake's stories rows that share a band key (or, when given, belong to a story).
+
+    Partition by partition, the ids and band keys are read first and the signatures only of the
+    rows that match: memory is bounded by one partition's keys, not by the lake.
+    """
+    wanted = pl.Series(list(keys), dtype=pl.Int64).implode()
+    hit = pl.col("bands").list.eval(pl.element().is_in(wanted)).list.any()
+    if story_ids is not None:
+        hit = pl.col("story_id").is_in(pl.Series(list(story_ids), dtype=pl.String).implode())
+    schema = pl.Schema({**STORIES, PARTITION: pl.Date()})
+    found = []
+    for path in lake.partition_files("stories"):
+        index = lake.read([path], ["article_id", "story_id", "bands"]).filter(hit)
+        if index.height:
+            rows = lake.read([path], hive=True).filter(
+                pl.col("article_id").is_in(index["article_id"].implode())
+            )
+            found.append(rows.select(schema.names()).cast(schema))
+    return pl.concat(found) if found else schema.to_frame()
+
+
+def _components(rows: pl.DataFrame, threshold: float) -> dict[str, str]:
+    """article_id → a representative, over links between rows that share a band key and are
+    similar enough, and over the stories the lake already has (their members stay together)."""
+    parent = {a: a for a in rows["article_id"]}
+
+    def find(a: str) -> str:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for _, group in rows.filter(pl.col("story_id").is_not_null()).group_by("story_id"):
+        ids = group["article_id"].to_list()
+        for other in ids[1:]:
+            union(ids[0], other)
+    signatures = dict(zip(rows["article_id"], rows["signature"].to_list(), strict=True))
+    by_band = (
+        rows.select("article_id", "bands").explode("bands").group_by("bands").agg("article_id")
+    )
+    for members in by_band["article_id"].to_list():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if find(a) != find(b) and _similarity(signatures[a], signatures[b]) >= threshold:
+                    union(a, b)
+    return {a: find(a) for a in parent}
+
+
+def assign_stories(lake: Lake, run_id: str, threshold: float) -> None:
+    """Give the run's articles their stories, updating the lake's articles whose story changed
+    (merged or given an earlier first article); the rows are staged for the run's commit."""
+    files = staged_files(lake, run_id, "stories")
+    if not files:
+        return
+    pending = read_staged(lake, files, "stories")
+    chosen = staged_files(lake, run_id, "articles")
+    captures = read_staged(lake, chosen, "articles")["capture_id"] if chosen else pl.Series([])
+    pending = pending.filter(pl.col("capture_id").is_in(captures.implode()))
+    for path in files:
+        lake.remove(path)
+    if pending.is_empty():
+        return
+    keys = {k for bands in pending["bands"].to_list() for k in bands}
+    matched = _lake_matches(lake, keys).filter(
+        ~pl.col("article_id").is_in(pending["article_id"].implode())
+    )
+    stories = set(matched["story_id"].drop_nulls().to_list())
+    members = _lake_matches(lake, set(), stories) if stories else matched.clear()
+    rows = pl.concat([pending, matched, members]).unique(
+        "article_id", keep="first", maintain_order=True
+    )
+    groups = _components(rows, threshold)
+    rows = rows.with_columns(pl.col("article_id").replace_strict(groups).alias("_group"))
+    firsts = (
+        rows.sort(["published_at", "article_id"], nulls_last=True)
+        .unique("_group", keep="first", maintain_order=True)
+        .select(
+            "_group",
+            pl.col("article_id").alias("_first"),
+            pl.col("published_at").alias("_first_at"),
+            pl.col("signature").alias("_first_signature"),
+        )
+    )
+    rows = rows.join(firsts, on="_group")
+    pairs = zip(rows["signature"].to_list(), rows["_first_signature"].to_list(), strict=True)
+    similarity = [_similarity(a, b) for a, b in pairs]
+    final = rows.with_columns(
+        pl.col("_first").alias("story_id"),
+        pl.Series("similarity", similarity, dtype=pl.Float64),
+        pl.col("_first").alias("first_article_id"),
+        pl.col("_first_at").alias("first_at"),
+    ).select([*STORIES.names(), PARTITION])
+    stage_frame(lake, run_id, "stories", 0, final)

@@ -1,0 +1,135 @@
+"""Stories: syndicated copies of one article share a story across runs, in any order; articles
+that share only boilerplate do not."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.ingest import ingest
+from tasks.query import run_query
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+_SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vel", "un", "dor", "pi", "gra", "bes", "tun"]
+VOCABULARY = sorted({a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in ("", "s", "ed")})
+NEWSLETTER = (
+    "Sign up for our morning newsletter to get the day's most important stories, local events, "
+    "weather and traffic in your inbox before breakfast, every weekday, free of charge; you can "
+    "unsubscribe at any time and we will never share your address with anyone else at all."
+)
+
+
+def _paragraphs(seed: int, count: int = 12) -> list[str]:
+    """An article's paragraphs: sentences of words drawn from a fixed vocabulary."""
+    rng = random.Random(seed)
+    return [
+        " ".join(rng.choice(VOCABULARY) for _ in range(45)).capitalize() + "." for _ in range(count)
+    ]
+
+
+def _page(site: str, slug: str, day: str, paragraphs: list[str]) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    title = f"{slug.replace('-', ' ').title()} on {site}"
+    return (
+        f'<html><head><title>{title}</title><link rel="canonical" '
+        f'href="https://{site}/news/{slug}.html">'
+        f'<meta property="article:published_time" content="{day}"></head>'
+        f"<body><article><h1>{title}</h1>{body}</article></body></html>"
+    )
+
+
+def _write(folder: Path, pages: dict[str, str]) -> Path:
+    folder.mkdir(parents=True)
+    for name, html in pages.items():
+        (folder / f"{name}.html").write_text(html)
+    return folder
+
+
+def _run(inputs: list[Path], lake: Path) -> None:
+    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    flow(inputs=[str(i) for i in inputs], lake=str(lake))
+
+
+def _stories(lake: Path) -> dict[str, tuple[str, float]]:
+    """Canonical site of each article → (its story's first article's site, similarity)."""
+    rows = run_query(
+        lake,
+        "select split_part(a.url, '/', 3), split_part(f.url, '/', 3), s.similarity "
+        "from stories s join articles a using (article_id) "
+        "join articles f on f.article_id = s.story_id",
+    ).rows()
+    return {site: (first, similarity) for site, first, similarity in rows}
+
+
+def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(tmp_path: Path) -> None:
+    wire = _paragraphs(1)
+    first = {
+        "original": _page("wire.example", "storm-hits-coast", "2022-09-01T08:00:00Z", wire),
+        "other": _page("other.example", "budget-vote", "2022-09-01T09:00:00Z", _paragraphs(2)),
+        "letter-a": _page(
+            "letters-a.example", "school-opens", "2022-09-01T10:00:00Z",
+            [*_paragraphs(3, 6), NEWSLETTER, NEWSLETTER],
+        ),
+        "letter-b": _page(
+            "letters-b.example", "bridge-closes", "2022-09-01T11:00:00Z",
+            [*_paragraphs(4, 6), NEWSLETTER, NEWSLETTER],
+        ),
+    }  # fmt: skip
+    edited = list(wire)
+    words = edited[3].split()
+    edited[3] = " ".join([*words[:10], "reportedly", *words[10:30], *words[31:]])
+    second = {
+        # A dateline added, the last paragraph dropped and a credit line appended.
+        "dateline": _page(
+            "daily.example", "storm", "2022-09-01T12:00:00Z",
+            ["HARBOURTON (AP) — " + wire[0], *wire[1:-1], "The Associated Press contributed."],
+        ),
+        "edited": _page("weekly.example", "storm-coast", "2022-09-02T07:00:00Z", edited),
+    }  # fmt: skip
+    lake = tmp_path / "lake"
+    _run([_write(tmp_path / "first", first)], lake)
+    _run([_write(tmp_path / "second", second)], lake)  # a later run: joins stories in the lake
+
+    stories = _stories(lake)
+    assert set(stories) == {
+        "wire.example", "other.example", "letters-a.example", "letters-b.example",
+        "daily.example", "weekly.example",
+    }  # fmt: skip
+    for copy in ("wire.example", "daily.example", "weekly.example"):
+        assert stories[copy][0] == "wire.example", copy
+    assert stories["wire.example"][1] == 1.0
+    assert 0.5 <= stories["daily.example"][1] < 1.0
+    for alone in ("other.example", "letters-a.example", "letters-b.example"):
+        assert stories[alone] == (alone, 1.0), alone
+
+    # The same pages in one run, in another order, give the same stories.
+    again = tmp_path / "again"
+    _run([tmp_path / "second", tmp_path / "first"], again)
+    same = "select article_id, story_id from stories order by article_id"
+    assert run_query(again, same).rows() == run_query(lake, same).rows()
+
+
+def test_a_copy_that_links_two_stories_merges_them(tmp_path: Path) -> None:
+    """Two halves of one article come in one run, apart; the whole article joins both later."""
+    whole = _paragraphs(5, 20)  # each half is about 0.65 of it; the halves about 0.3 alike
+    halves = {
+        "first-half": _page("a.example", "half-one", "2022-09-01T08:00:00Z", whole[:13]),
+        "second-half": _page("b.example", "half-two", "2022-09-01T09:00:00Z", whole[7:]),
+    }
+    lake = tmp_path / "lake"
+    _run([_write(tmp_path / "halves", halves)], lake)
+    before = _stories(lake)
+    assert before["a.example"][0] == "a.example"
+    assert before["b.example"][0] == "b.example"
+
+    whole_page = {"whole": _page("c.example", "whole", "2022-09-01T10:00:00Z", whole)}
+    _run([_write(tmp_path / "whole", whole_page)], lake)
+    after = _stories(lake)
+    assert {site: first for site, (first, _) in after.items()} == {
+        "a.example": "a.example", "b.example": "a.example", "c.example": "a.example",
+    }  # fmt: skip
+    assert run_query(lake, "select count(*) from stories").item() == 3
