@@ -8,9 +8,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tasks.extract import article_from_html
 from tasks.records import Article, RawPage
 from tasks.settings import load_settings
+from tasks.text.extract import article_from_html
 
 CORPUS = Path(
     os.environ.get("NEWSLAKE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")

@@ -27,8 +27,8 @@ from urllib.parse import unquote
 import spacy
 
 from bench.corpus import record, require
-from tasks.entities import find_entities, load_pipeline
 from tasks.settings import load_settings
+from tasks.text.entities import find_entities, load_pipeline
 
 GOLD_TYPES = {"person", "organization", "place"}
 Named = tuple[tuple[str, ...], bool]  # (words, is_person)

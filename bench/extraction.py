@@ -17,9 +17,9 @@ import trafilatura
 from bench.corpus import record, require, token_f1
 from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
 from tasks.errors import PageError
-from tasks.extract import article_from_html
 from tasks.records import RawPage
 from tasks.settings import load_settings
+from tasks.text.extract import article_from_html
 
 
 def main() -> None:

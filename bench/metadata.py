@@ -18,10 +18,10 @@ import trafilatura
 from bench.corpus import record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, split_of
 from tasks.errors import PageError
-from tasks.extract import article_from_html
-from tasks.metadata import parse_timestamp
 from tasks.records import RawPage
 from tasks.settings import load_settings
+from tasks.text.extract import article_from_html
+from tasks.text.metadata import parse_timestamp
 
 _GOLD_FIELD = {"title": "title", "authors": "authors", "date": "publishing_date"}
 

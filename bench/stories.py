@@ -37,13 +37,13 @@ from datasketch import MinHash
 
 from bench.corpus import record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
-from tasks.batch import process_batch
-from tasks.lake import commit_table, stage_frame, write_part
+from tasks.lake.commit import commit_table, stage_frame, write_part
+from tasks.lake.store import Lake
+from tasks.lake.stories import BANDS, SHINGLE, assign_stories, signature_rows
+from tasks.lake.tables import ARTICLES, PARTITION, STORIES, conform
+from tasks.pages.batch import process_batch
 from tasks.records import RawPage
 from tasks.settings import StoryOptions, load_settings
-from tasks.store import Lake
-from tasks.stories import BANDS, SHINGLE, assign_stories, signature_rows
-from tasks.tables import ARTICLES, PARTITION, STORIES, conform
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 MIN_WORDS = 120

@@ -31,7 +31,7 @@ from pathlib import Path
 import trafilatura
 
 from bench.corpus import record, require
-from tasks.batch import process_batch
+from tasks.pages.batch import process_batch
 from tasks.records import RawPage
 from tasks.settings import load_settings
 

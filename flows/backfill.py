@@ -21,13 +21,13 @@ from prefect import flow, get_run_logger
 from flows.pipeline import check_range, new_run_id, run_days, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
-from tasks.day import DayInputs
-from tasks.lake import lake_lock
-from tasks.load import resolve_inputs
+from tasks.lake.commit import lake_lock
+from tasks.lake.store import Lake
+from tasks.pages.day import DayInputs
+from tasks.pages.load import resolve_inputs
 from tasks.settings import Settings, load_settings
-from tasks.sources import is_web_input, web_outlets
-from tasks.store import Lake
-from tasks.web import discover_candidates, fetch_missing
+from tasks.web.pages import discover_candidates, fetch_missing
+from tasks.web.sources import is_web_input, web_outlets
 
 __all__ = ["backfill", "day_in_name"]
 

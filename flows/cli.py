@@ -68,7 +68,7 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _print_summary(summary: object) -> None:
     from flows.report import RunSummary
-    from tasks.lake import CommitStats
+    from tasks.lake.commit import CommitStats
 
     assert isinstance(summary, RunSummary)
     articles = summary.tables.get("articles", CommitStats())
@@ -161,7 +161,7 @@ def _allow_networks(settings: Settings, networks: list[str] | None) -> Settings:
     """The settings with the command line's extra networks for the fetcher's guard (checked)."""
     from dataclasses import replace
 
-    from tasks.netguard import NetworkGuard
+    from tasks.web.netguard import NetworkGuard
 
     if networks:
         allowed = (*settings.fetch.allow_networks, *networks)
@@ -231,8 +231,8 @@ def ingest(
     allow_network: AllowNetworkOption = None,
 ) -> None:
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
-    from tasks.load import resolve_inputs
-    from tasks.sources import is_web_input
+    from tasks.pages.load import resolve_inputs
+    from tasks.web.sources import is_web_input
 
     inputs = inputs or []
     if not inputs and not sources:
@@ -362,7 +362,7 @@ def runs(
     """List the latest runs from the lake's own run log."""
     import polars as pl
 
-    from tasks.runlog import recent_runs
+    from tasks.lake.runlog import recent_runs
 
     try:
         frame = recent_runs(lake or load_settings().lake, limit)
@@ -401,7 +401,7 @@ def query(
     """Run SQL with DuckDB over the lake's tables."""
     import polars as pl
 
-    from tasks.query import run_query
+    from tasks.lake.query import run_query
 
     try:
         frame = run_query(lake or load_settings().lake, sql)

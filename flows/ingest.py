@@ -18,13 +18,13 @@ from rich.progress import Progress, TaskID
 from flows.pipeline import commit_run, new_run_id, process_files, process_items, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
-from tasks.batch import BatchResult
-from tasks.lake import lake_lock
-from tasks.load import resolve_inputs
+from tasks.lake.commit import lake_lock
+from tasks.lake.store import Lake
+from tasks.pages.batch import BatchResult
+from tasks.pages.load import resolve_inputs
 from tasks.settings import Settings, load_settings
-from tasks.sources import is_web_input, url_list_rejects, web_outlets
-from tasks.store import Lake
-from tasks.web import web_pages
+from tasks.web.pages import web_pages
+from tasks.web.sources import is_web_input, url_list_rejects, web_outlets
 
 __all__ = ["RunSummary", "ingest"]
 

@@ -16,20 +16,26 @@ from itertools import chain, islice
 from prefect.futures import PrefectFuture, as_completed
 
 from flows.report import RunSummary
-from tasks.batch import BatchResult, batches, process_batch
-from tasks.captures import choose_captures
 from tasks.crashpoints import crash_point
-from tasks.day import DayInputs, day_run_id, process_day
 from tasks.errors import ConfigError
-from tasks.lake import CommitStats, commit_children, commit_table, drop_staging, staged_sources
-from tasks.load import iter_pages
-from tasks.raw import raw_files, raw_index
+from tasks.lake.captures import choose_captures
+from tasks.lake.commit import (
+    CommitStats,
+    commit_children,
+    commit_table,
+    drop_staging,
+    staged_sources,
+)
+from tasks.lake.store import Lake
+from tasks.lake.stories import assign_stories
+from tasks.lake.tables import CHILDREN
+from tasks.pages.batch import BatchResult, batches, process_batch
+from tasks.pages.day import DayInputs, day_run_id, process_day
+from tasks.pages.load import iter_pages
+from tasks.pages.shard import SHARD_BATCHES, process_shard, shards
 from tasks.records import RawPage, Reject
 from tasks.settings import Settings, load_settings
-from tasks.shard import SHARD_BATCHES, process_shard, shards
-from tasks.store import Lake
-from tasks.stories import assign_stories
-from tasks.tables import CHILDREN
+from tasks.web.raw import raw_files, raw_index
 
 __all__ = [
     "check_range",
@@ -131,7 +137,7 @@ def process_files(
     on_batch: Callable[[BatchResult], None] | None = None,
 ) -> tuple[BatchResult, int]:
     """Process input files: a handful of pages here (`process_items`), more as shards that the
-    workers read themselves (`tasks/shard.py`), a bounded number in flight. Returns the counts
+    workers read themselves (`tasks/pages/shard.py`), a bounded number in flight. Returns the counts
     and the first batch number left free for pages that come after (the web's)."""
     pages = iter_pages(files, settings.limits)
     head = list(islice(pages, settings.run.inline_pages + 1))
@@ -161,8 +167,8 @@ def process_files(
 def commit_run(lake: Lake, run_id: str, settings: Settings) -> dict[str, CommitStats]:
     """Merge everything the run staged into the lake's tables, then drop its staging.
 
-    First each article's row is chosen among its captures (`tasks/captures.py`), and the run's
-    articles are given their stories (`tasks/stories.py`); the captures and versions are kept
+    First each article's row is chosen among its captures (`tasks/lake/captures.py`), and the run's
+    articles are given their stories (`tasks/lake/stories.py`); the captures and versions are kept
     whatever was chosen.
     """
     kept = choose_captures(lake, run_id)

@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks.batch import BatchResult
-from tasks.lake import CommitStats
-from tasks.runlog import record_run
-from tasks.store import Lake
-from tasks.web import WebStats
+from tasks.lake.commit import CommitStats
+from tasks.lake.runlog import record_run
+from tasks.lake.store import Lake
+from tasks.pages.batch import BatchResult
+from tasks.web.pages import WebStats
 
 __all__ = ["RunSummary", "publish"]
 

@@ -18,12 +18,12 @@ from prefect import flow, get_run_logger
 from flows.pipeline import check_range, new_run_id, run_days, run_settings
 from flows.report import RunSummary, publish
 from flows.runners import task_runner
-from tasks.day import DayInputs
-from tasks.lake import lake_lock
-from tasks.raw import fetch_state
+from tasks.lake.commit import lake_lock
+from tasks.lake.store import Lake
+from tasks.lake.tables import PARTITION
+from tasks.pages.day import DayInputs
 from tasks.settings import Settings, load_settings
-from tasks.store import Lake
-from tasks.tables import PARTITION
+from tasks.web.raw import fetch_state
 
 __all__ = ["reprocess"]
 

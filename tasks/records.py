@@ -71,7 +71,7 @@ class Reject:
 
 @dataclass(frozen=True, kw_only=True)
 class Article:
-    """One clean article: a row of the `articles` table (see `tasks/tables.py` for the schema)."""
+    """One clean article: a row of the `articles` table (schema in `tasks/lake/tables.py`)."""
 
     article_id: str
     url: str | None

@@ -91,7 +91,7 @@ class EntityOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class StoryOptions:
-    """How near-duplicate articles are grouped into stories (tasks/stories.py)."""
+    """How near-duplicate articles are grouped into stories (tasks/lake/stories.py)."""
 
     enabled: bool = True
     # Estimated Jaccard similarity of word 5-shingles at which two articles are one story.

@@ -53,7 +53,7 @@ LAKE_QUERIES = {
 
 def lake_tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
     """The rows of LAKE_QUERIES over a lake (a path or URL), read with DuckDB."""
-    from tasks.query import run_query
+    from tasks.lake.query import run_query
 
     return {table: run_query(lake, sql).rows() for table, sql in LAKE_QUERIES.items()}
 
@@ -119,9 +119,9 @@ def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Lake]:
 
 def seed_article() -> Any:
     """The reference article extracted with the default settings (skips without the corpus)."""
-    from tasks.extract import article_from_html
     from tasks.records import RawPage
     from tasks.settings import load_settings
+    from tasks.text.extract import article_from_html
 
     html = corpus("seed", "kharkiv-offensive.html").read_text()
     page = RawPage(source="seed", url=None)

@@ -13,10 +13,10 @@ from pytest_httpserver import HTTPServer
 
 from flows.backfill import backfill, day_in_name
 from flows.reprocess import reprocess
-from tasks.batch import process_batch
-from tasks.day import process_day
-from tasks.query import run_query
-from tasks.runlog import recent_runs
+from tasks.lake.query import run_query
+from tasks.lake.runlog import recent_runs
+from tasks.pages.batch import process_batch
+from tasks.pages.day import process_day
 from tasks.settings import Settings, load_settings
 from tests.conftest import DAYS, news_site
 
@@ -134,7 +134,7 @@ def test_a_failed_day_is_retried_alone(
     httpserver: HTTPServer, lake: Path, monkeypatch: pytest.MonkeyPatch, always: bool
 ) -> None:
     flaky = _FlakyBatches(DAYS[1], always=always)
-    monkeypatch.setattr("tasks.day.process_batch", flaky)
+    monkeypatch.setattr("tasks.pages.day.process_batch", flaky)
     monkeypatch.setattr(
         "flows.pipeline.process_day", process_day.with_options(retry_delay_seconds=0)
     )

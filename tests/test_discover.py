@@ -9,9 +9,9 @@ from datetime import date
 
 from pytest_httpserver import HTTPServer
 
-from tasks.discover import Discovery, discover
-from tasks.fetch import Fetcher
-from tasks.sources import Outlet
+from tasks.web.discover import Discovery, discover
+from tasks.web.fetch import Fetcher
+from tasks.web.sources import Outlet
 from tests.test_fetch import OPTIONS
 
 NEWS_SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.entities import (
+from tasks.settings import load_settings
+from tasks.text.entities import (
     Mention,
     clean_name,
     country_name,
@@ -17,7 +18,6 @@ from tasks.entities import (
     resolve,
     vote_across,
 )
-from tasks.settings import load_settings
 from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()

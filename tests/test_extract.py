@@ -8,9 +8,9 @@ import json
 import pytest
 
 from tasks.errors import ExtractError
-from tasks.extract import article_from_html, article_from_text
 from tasks.records import PreExtracted, RawPage
 from tasks.settings import ExtractOptions
+from tasks.text.extract import article_from_html, article_from_text
 from tests.conftest import SAMPLES, corpus
 
 OPTIONS = ExtractOptions()

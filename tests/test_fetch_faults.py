@@ -11,9 +11,9 @@ import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.ingest import ingest
-from tasks.fetch import fetch_all
-from tasks.query import run_query
+from tasks.lake.query import run_query
 from tasks.settings import load_settings
+from tasks.web.fetch import fetch_all
 from tests import test_fetch
 from tests.faultserver import HANDLERS, PAGE, FaultServer
 

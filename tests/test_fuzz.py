@@ -24,8 +24,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from flows.ingest import ingest
-from tasks.batch import process_page
-from tasks.load import iter_pages
+from tasks.pages.batch import process_page
+from tasks.pages.load import iter_pages
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import load_settings
 from tests.conftest import SAMPLES

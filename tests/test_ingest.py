@@ -12,7 +12,7 @@ import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.ingest import RunSummary, ingest
-from tasks.query import run_query
+from tasks.lake.query import run_query
 from tasks.settings import load_settings
 from tests.conftest import SAMPLES
 

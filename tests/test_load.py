@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from tasks.errors import InputNotFoundError, NewslakeError
-from tasks.load import iter_pages, resolve_inputs
+from tasks.pages.load import iter_pages, resolve_inputs
 from tasks.records import RawPage, Reject
 from tasks.settings import Limits
 from tests.conftest import SAMPLES, corpus

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from lxml.html import fromstring
 
-from tasks.metadata import clean_authors, clean_title, parse_timestamp, pick_title, read_page_meta
+from tasks.text.metadata import (
+    clean_authors,
+    clean_title,
+    parse_timestamp,
+    pick_title,
+    read_page_meta,
+)
 
 
 @pytest.mark.parametrize(

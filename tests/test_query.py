@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake import commit_table, stage_frame
-from tasks.query import QueryError, run_query
-from tasks.store import LakeNotFoundError
-from tasks.tables import articles_frame
+from tasks.lake.commit import commit_table, stage_frame
+from tasks.lake.query import QueryError, run_query
+from tasks.lake.store import LakeNotFoundError
+from tasks.lake.tables import articles_frame
 from tests.test_lake import BASE
 
 

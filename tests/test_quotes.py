@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tasks.entities import Entity, Mention, find_entities, load_pipeline
-from tasks.quotes import find_quotes, quote_rows
 from tasks.settings import load_settings
+from tasks.text.entities import Entity, Mention, find_entities, load_pipeline
+from tasks.text.quotes import find_quotes, quote_rows
 from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()

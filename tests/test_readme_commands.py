@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tasks.query import run_query
+from tasks.lake.query import run_query
 from tests.conftest import DAYS, SAMPLES, Cli, S3Lake, news_site
 
 pytestmark = pytest.mark.slow

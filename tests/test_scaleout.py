@@ -10,12 +10,12 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
 from flows.ingest import ingest
-from tasks.lake import LakeBusyError
-from tasks.query import run_query
-from tasks.runlog import recent_runs
+from tasks.lake.commit import LakeBusyError
+from tasks.lake.query import run_query
+from tasks.lake.runlog import recent_runs
+from tasks.lake.store import Lake
+from tasks.lake.tables import SCHEMAS
 from tasks.settings import load_settings
-from tasks.store import Lake
-from tasks.tables import SCHEMAS
 from tests.conftest import SAMPLES, S3Lake, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

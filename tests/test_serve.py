@@ -17,8 +17,8 @@ import yaml
 
 from flows.serve import load_schedules
 from tasks.errors import ConfigError
-from tasks.query import run_query
-from tasks.runlog import recent_runs
+from tasks.lake.query import run_query
+from tasks.lake.runlog import recent_runs
 from tests.conftest import ROOT, SAMPLES, Cli
 
 

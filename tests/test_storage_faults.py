@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.ingest import ingest
-from tasks.store import Lake
+from tasks.lake.store import Lake
 from tests.conftest import SAMPLES, S3Lake, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

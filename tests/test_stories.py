@@ -10,7 +10,7 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest
-from tasks.query import run_query
+from tasks.lake.query import run_query
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from flows.ingest import RunSummary, ingest
-from tasks.query import run_query
+from tasks.lake.query import run_query
 from tasks.settings import load_settings
 from tests.conftest import SAMPLES
 

@@ -30,7 +30,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from tasks.crashpoints import crash_point
 from tasks.errors import NewslakeError
-from tasks.tables import PARTITION
+from tasks.lake.tables import PARTITION
 
 __all__ = ["Lake", "LakeBusyError", "LakeLike", "LakeNotFoundError", "as_lake"]
 

@@ -4,7 +4,8 @@ Layout: `LAKE/<table>/date=YYYY-MM-DD/part-0.parquet`, one file per partition. A
 *stages* each batch under `LAKE/_staging/<run_id>/` (outside every table root, so readers never
 see it), then *commits*: for each partition the run touches it merges the staged rows with the
 rows already there (a re-ingested page replaces its row; an unchanged page keeps its old row),
-writes the merged file under a temporary name and moves it over `part-0.parquet` (`tasks/store.py`).
+writes the merged file under a temporary name and moves it over `part-0.parquet`
+(`tasks/lake/store.py`).
 A reader sees the old partition or the new one, never half of either, and a run killed at any
 point leaves the tables as they were before its commit of that partition. The lake's lock keeps
 two runs from writing the same lake at once.
@@ -21,8 +22,8 @@ import polars as pl
 from prefect import task
 
 from tasks.crashpoints import crash_point
-from tasks.store import Lake, LakeBusyError, LakeLike, as_lake
-from tasks.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
+from tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
+from tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
 
 __all__ = [
     "CommitStats",

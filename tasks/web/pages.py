@@ -19,14 +19,14 @@ import polars as pl
 from prefect import task
 
 from tasks.crashpoints import crash_point
-from tasks.discover import Discovery, discover
-from tasks.fetch import Fetcher, FetchResult, fetch_all
-from tasks.lake import sources_in
-from tasks.raw import fetch_state, item_from_raw, raw_frame, raw_items, stage_raw
+from tasks.lake.commit import sources_in
+from tasks.lake.store import Lake
 from tasks.records import RawPage, Reject
 from tasks.settings import FetchOptions, Settings
-from tasks.sources import Outlet
-from tasks.store import Lake
+from tasks.web.discover import Discovery, discover
+from tasks.web.fetch import Fetcher, FetchResult, fetch_all
+from tasks.web.raw import fetch_state, item_from_raw, raw_frame, raw_items, stage_raw
+from tasks.web.sources import Outlet
 
 __all__ = ["WebStats", "discover_candidates", "fetch_chunk", "fetch_missing", "web_pages"]
 

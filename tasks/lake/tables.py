@@ -60,7 +60,7 @@ ARTICLES = pl.Schema(
         "published_at": _TS,
         # Declared by the page (schema.org dateModified, article:modified_time).
         "modified_at": _TS,
-        # The news agency the article credits (AP, Reuters, AFP, dpa …; tasks/wire.py).
+        # The news agency the article credits (AP, Reuters, AFP, dpa …; tasks/text/wire.py).
         "wire": pl.String(),
         # The page's declared isAccessibleForFree (null when it declares nothing).
         "is_free": pl.Boolean(),
@@ -83,7 +83,7 @@ ARTICLES = pl.Schema(
     }
 )
 
-# Every page read that yielded an article: a capture of it (tasks/captures.py).
+# Every page read that yielded an article: a capture of it (tasks/lake/captures.py).
 CAPTURES = pl.Schema(
     {
         "capture_id": pl.String(),
@@ -97,7 +97,7 @@ CAPTURES = pl.Schema(
     }
 )
 
-# Near-duplicate articles share a story (tasks/stories.py): one row per article, with the
+# Near-duplicate articles share a story (tasks/lake/stories.py): one row per article, with the
 # signature and LSH band keys a later article is compared with.
 STORIES = pl.Schema(
     {
@@ -174,7 +174,7 @@ QUOTES = pl.Schema(
     }
 )
 
-# The raw zone (tasks/raw.py): one row per fetch, append-only, not a TableName of the commit.
+# The raw zone (tasks/web/raw.py): one row per fetch, append-only, not a TableName of the commit.
 RAW = pl.Schema(
     {
         "url": pl.String(),
@@ -190,7 +190,7 @@ RAW = pl.Schema(
     }
 )
 
-# The run log (tasks/runlog.py): one row per flow run, append-only, read by `newslake runs`.
+# The run log (tasks/lake/runlog.py): one row per flow run, append-only, read by `newslake runs`.
 RUNS = pl.Schema(
     {
         "run_id": pl.String(),

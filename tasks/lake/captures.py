@@ -16,9 +16,9 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from tasks.lake import read_staged, staged_files
-from tasks.store import Lake
-from tasks.tables import CHILDREN, PARTITION
+from tasks.lake.commit import read_staged, staged_files
+from tasks.lake.store import Lake
+from tasks.lake.tables import CHILDREN, PARTITION
 
 __all__ = ["TRUNCATED_SHARE", "choose_captures"]
 

@@ -25,8 +25,8 @@ import httpx
 from protego import Protego
 
 from tasks.errors import FetchError
-from tasks.netguard import GuardedBackend, NetworkGuard
 from tasks.settings import FetchOptions
+from tasks.web.netguard import GuardedBackend, NetworkGuard
 
 __all__ = ["FetchResult", "Fetcher", "fetch_all"]
 
@@ -123,7 +123,7 @@ class Fetcher:
         if transport is None:
             transport = httpx.AsyncHTTPTransport(http2=True, limits=limits)
             # httpx takes no network backend; its pool (httpcore) does. Every connection then
-            # resolves, checks and connects in one step (tasks/netguard.py, GuardedBackend).
+            # resolves, checks and connects in one step (tasks/web/netguard.py, GuardedBackend).
             transport._pool._network_backend = GuardedBackend(self.guard)  # noqa: SLF001
         self._client = httpx.AsyncClient(
             http2=True,

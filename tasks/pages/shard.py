@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.batch import BatchResult, batches, process_batch
-from tasks.load import input_kind, iter_pages
+from tasks.pages.batch import BatchResult, batches, process_batch
+from tasks.pages.load import input_kind, iter_pages
 from tasks.settings import Settings
 
 __all__ = ["SHARD_BATCHES", "process_shard", "shards"]

@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime
 import feedparser
 from lxml import etree
 
-from tasks.metadata import parse_timestamp
-from tasks.urls import normalise_url
+from tasks.text.metadata import parse_timestamp
+from tasks.web.urls import normalise_url
 
 __all__ = [
     "Candidate",

@@ -14,8 +14,8 @@ import duckdb
 import polars as pl
 
 from tasks.errors import NewslakeError
-from tasks.store import Lake, LakeLike
-from tasks.tables import PARTITION, RUNS, SCHEMAS
+from tasks.lake.store import Lake, LakeLike
+from tasks.lake.tables import PARTITION, RUNS, SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
 

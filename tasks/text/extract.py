@@ -3,7 +3,7 @@
 trafilatura finds the main text; newslake adds what trafilatura does not use: the element the
 page itself marks as its body (`itemprop="articleBody"`), which lifts token F1 on the
 scrapinghub benchmark from 0.968 to 0.976 (bench/extraction.py), and the page's structured
-metadata (tasks/metadata.py). Each page gets a wall-clock limit so a pathological page cannot
+metadata (tasks/text/metadata.py). Each page gets a wall-clock limit so a pathological page cannot
 hang its worker.
 """
 
@@ -29,7 +29,9 @@ from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
 from tasks.errors import ExtractError
-from tasks.metadata import (
+from tasks.records import Article, PreExtracted, RawPage
+from tasks.settings import ExtractOptions
+from tasks.text.metadata import (
     PageMeta,
     bylines,
     clean_authors,
@@ -40,10 +42,8 @@ from tasks.metadata import (
     read_page_meta,
     seo_title,
 )
-from tasks.records import Article, PreExtracted, RawPage
-from tasks.settings import ExtractOptions
-from tasks.urls import normalise_url
-from tasks.wire import wire_of
+from tasks.text.wire import wire_of
+from tasks.web.urls import normalise_url
 
 __all__ = ["EXTRACTOR", "EXTRACTOR_VERSION", "article_from_html", "article_from_text"]
 
@@ -104,7 +104,7 @@ def _trafilatura_options(
         precision=options.favor_precision,
         comments=options.include_comments,
         tables=options.include_tables,
-        with_metadata=False,  # tasks/metadata.py computes it, skipping what the page declares
+        with_metadata=False,  # tasks/text/metadata.py computes it, skipping what the page declares
         url=url,
     )
 

@@ -6,7 +6,7 @@ over paragraphs when a paragraph ends inside it and the next one reopens it. An 
 costs that one quote, never the article. Apostrophes (a ’ between letters) are not marks, and
 a short quote credited to nobody is a scare quote or a catch-phrase, not a quotation.
 
-Attributing (English, with the language's spaCy pipeline): `tasks/speakers.py` finds the cue
+Attributing (English, with the language's spaCy pipeline): `tasks/text/speakers.py` finds the cue
 verb each quote hangs from and its subject in the dependency parse, links names to the
 article's entities and resolves pronouns. A quotation split by its attribution (`"…," she said.
 "…"`) or continued in the next paragraph gives rows that share a `group_id`.
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tasks.entities import Entity
-from tasks.speakers import Attribution, attribute, sentence_bounds
+from tasks.text.entities import Entity
+from tasks.text.speakers import Attribution, attribute, sentence_bounds
 
 __all__ = ["Quote", "find_quotes", "quote_rows"]
 

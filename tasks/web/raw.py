@@ -17,11 +17,11 @@ from email.message import Message
 
 import polars as pl
 
-from tasks.fetch import FetchResult
-from tasks.lake import write_part
+from tasks.lake.commit import write_part
+from tasks.lake.store import LakeLike, as_lake
+from tasks.lake.tables import PARTITION, RAW
 from tasks.records import RawPage, Reject
-from tasks.store import LakeLike, as_lake
-from tasks.tables import PARTITION, RAW
+from tasks.web.fetch import FetchResult
 
 __all__ = [
     "fetch_state",

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConfigError, InputNotFoundError, LoadError
-from tasks.feeds import parse_url_list
 from tasks.records import Reject
+from tasks.web.feeds import parse_url_list
 
 __all__ = ["Outlet", "is_web_input", "load_sources", "url_list_rejects", "web_outlets"]
 

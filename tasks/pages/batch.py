@@ -16,23 +16,23 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.crashpoints import crash_point
-from tasks.decode import decode_html
-from tasks.entities import Entity, entities_of, find_entities, load_pipeline
 from tasks.errors import PageError
-from tasks.extract import article_from_html, article_from_text
-from tasks.lake import stage_frame
-from tasks.quotes import quote_rows
-from tasks.records import Article, RawPage, Reject
-from tasks.settings import RunOptions, Settings
-from tasks.store import Lake
-from tasks.stories import signature_rows
-from tasks.tables import (
+from tasks.lake.commit import stage_frame
+from tasks.lake.store import Lake
+from tasks.lake.stories import signature_rows
+from tasks.lake.tables import (
     articles_frame,
     captures_frame,
     child_frame,
     rejects_frame,
     versions_frame,
 )
+from tasks.records import Article, RawPage, Reject
+from tasks.settings import RunOptions, Settings
+from tasks.text.decode import decode_html
+from tasks.text.entities import Entity, entities_of, find_entities, load_pipeline
+from tasks.text.extract import article_from_html, article_from_text
+from tasks.text.quotes import quote_rows
 
 __all__ = ["BatchResult", "batches", "process_batch", "process_page"]
 

@@ -24,9 +24,9 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash
 
-from tasks.lake import read_staged, stage_frame, staged_files
-from tasks.store import Lake
-from tasks.tables import PARTITION, STORIES
+from tasks.lake.commit import read_staged, stage_frame, staged_files
+from tasks.lake.store import Lake
+from tasks.lake.tables import PARTITION, STORIES
 
 __all__ = ["BANDS", "SHINGLE", "assign_stories", "signature_rows"]
 

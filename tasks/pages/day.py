@@ -14,12 +14,12 @@ from itertools import chain
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.batch import BatchResult, batches, process_batch
-from tasks.lake import drop_staging
-from tasks.load import iter_pages
-from tasks.raw import raw_items
+from tasks.lake.commit import drop_staging
+from tasks.lake.store import Lake
+from tasks.pages.batch import BatchResult, batches, process_batch
+from tasks.pages.load import iter_pages
 from tasks.settings import Settings
-from tasks.store import Lake
+from tasks.web.raw import raw_items
 
 __all__ = ["DayInputs", "day_run_id", "process_day"]
 

@@ -19,7 +19,7 @@ For each quote:
 3. a name is linked to the article's entity; a pronoun or a definite description ("the
    senator") is resolved to the person the discourse is about: the subject of the nearest
    earlier sentence with a person subject, else the last speaker, else the nearest person —
-   always one whose grammatical gender agrees (see `tasks/gender.py`);
+   always one whose grammatical gender agrees (see `tasks/text/gender.py`);
 4. a quote with no cue of its own continues the previous quote of its paragraph or of the
    paragraph before, and joins its group: the rows of a quotation split by its attribution
    (`"…," she said. "…"`) or spread over paragraphs share a `group`.
@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tasks.entities import Entity, clean_name
-from tasks.gender import Gender, genders, noun_gender, pronoun_gender
+from tasks.text.entities import Entity, clean_name
+from tasks.text.gender import Gender, genders, noun_gender, pronoun_gender
 
 __all__ = ["SPEECH_VERBS", "Attribution", "attribute"]
 

@@ -272,7 +272,7 @@ def load_pipeline(model: str) -> Any:
 
     NER runs with every other component disabled (`_NER_ONLY`): the small English model's NER
     has its own tok2vec, so that gives the same entities at about twice the speed. The parser
-    is run only on the sentences that hold quotes (`tasks/speakers.py`).
+    is run only on the sentences that hold quotes (`tasks/text/speakers.py`).
     """
     import spacy
 
