@@ -27,8 +27,8 @@ for _key, _value in {
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
+from flows.summary import finish  # noqa: E402
 from tasks.errors import NewslakeError, StorageError  # noqa: E402
 from tasks.settings import Settings, load_settings  # noqa: E402
 
@@ -64,61 +64,6 @@ class Format(StrEnum):
 def _fail(exc: Exception) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(code=1)
-
-
-def _print_summary(summary: object) -> None:
-    from flows.report import RunSummary
-    from tasks.lake.commit import CommitStats
-
-    assert isinstance(summary, RunSummary)
-    articles = summary.tables.get("articles", CommitStats())
-    table = Table(title=f"run {summary.run_id}", show_header=False, box=None)
-    table.add_row("lake", summary.lake)
-    if summary.note:
-        table.add_row("note", summary.note)
-    table.add_row("pages read", f"{summary.pages:,}")
-    table.add_row("captures", f"{summary.captures:,}  (pages that yielded an article)")
-    table.add_row(
-        "articles",
-        f"{summary.articles:,}  (new {articles.new:,}, updated {articles.updated:,}, "
-        f"unchanged {articles.unchanged:,})",
-    )
-    by_stage = ", ".join(f"{stage} {n:,}" for stage, n in sorted(summary.rejects.items()))
-    table.add_row("rejects", f"{summary.rejected:,}" + (f"  ({by_stage})" if by_stage else ""))
-    table.add_row("rejected twice", f"{summary.duplicates:,}  (the same page given twice)")
-    entities = f"{summary.entities:,}"
-    if summary.no_model:
-        langs = ", ".join(f"{lang} {n}" for lang, n in summary.no_model.most_common())
-        entities += f"  (none for articles in languages without a model: {langs})"
-    table.add_row("entities", entities)
-    table.add_row("quotes", f"{summary.quotes:,}")
-    top = ", ".join(f"{d} {n}" for d, n in summary.domains.most_common(5))
-    table.add_row("top domains", top or "-")
-    web = summary.web
-    if web.candidates or web.hosts or web.discovery_failures:
-        table.add_row(
-            "web",
-            f"{web.candidates:,} URLs discovered, {web.skipped:,} already in the lake, "
-            f"{web.from_raw:,} re-extracted from the raw zone",
-        )
-        for host, counts in sorted(web.hosts.items()):
-            table.add_row(f"  {host}", ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
-        for url, reason in sorted(web.discovery_failures.items()):
-            table.add_row("  discovery failed", f"{url}: {reason}")
-    rate = summary.pages / summary.seconds if summary.seconds else 0.0
-    table.add_row("time", f"{summary.seconds:.1f} s ({rate:.1f} pages/s)")
-    for day, why in sorted(summary.failed_days.items()):
-        table.add_row(f"day {day} FAILED", why)
-    console.print(table)
-    if summary.pages != summary.captures + summary.rejected + summary.duplicates:
-        err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")
-
-
-def _finish(summary: object) -> None:
-    """Print a run's summary; exit 1 when a part of it (a backfill day) failed."""
-    _print_summary(summary)
-    if getattr(summary, "failed_days", None):
-        raise typer.Exit(code=1)
 
 
 def _no_heartbeat(temporary: bool) -> AbstractContextManager[object]:
@@ -258,7 +203,7 @@ def ingest(
         )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _finish(summary)
+    finish(summary)
 
 
 @app.command()
@@ -295,7 +240,7 @@ def backfill(
         )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _finish(summary)
+    finish(summary)
 
 
 @app.command()
@@ -315,7 +260,7 @@ def reprocess(
         )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _finish(summary)
+    finish(summary)
 
 
 @app.command()

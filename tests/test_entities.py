@@ -10,14 +10,13 @@ import pytest
 from tasks.settings import load_settings
 from tasks.text.entities import (
     Mention,
-    clean_name,
-    country_name,
     entities_of,
     find_entities,
     load_pipeline,
     resolve,
     vote_across,
 )
+from tasks.text.names import clean_name, country_name
 from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()

@@ -24,10 +24,11 @@ from dataclasses import replace as dc_replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from tasks.text.names import clean_name, country_name, display_name, initials, name_key, one_edit
+
 __all__ = [
     "Entity",
     "Mention",
-    "country_name",
     "entities_of",
     "find_entities",
     "load_pipeline",
@@ -45,19 +46,6 @@ _COARSE: dict[str, Coarse] = {
     "FAC": "place",
 }
 _DEFAULT_LABEL: dict[Coarse, str] = {"person": "PERSON", "org": "ORG", "place": "GPE"}
-_TITLES = (
-    "mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|lord|lady|president|vice president|"
-    "prime minister|deputy prime minister|foreign minister|defence minister|defense minister|"
-    "minister|secretary of state|secretary|chancellor|general|gen|lt|lieutenant|colonel|col|"
-    "major|captain|capt|admiral|adm|commander|chief|king|queen|prince|princess|pope|senator|"
-    "sen|rep|representative|governor|gov|mayor|judge|justice|ambassador|spokesman|spokeswoman"
-)
-_HONORIFIC = re.compile(rf"^(?:(?:{_TITLES})\.?\s+)+", re.IGNORECASE)
-_PERSONAL = re.compile(r"^(?:mr|mrs|ms|miss|dr|sir|dame)\.?\s+", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
-_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-# Picture credits run into names in extracted text: "Washington D.C. Image", "WHO (File".
-_TRAILER = re.compile(r"(?:\s+(?:Image|Images|Photo|Photos|File|Credit|Video)|\s*\(.*)$")
 _PLACE_CUE = re.compile(
     r"(?:\b(?:in|into|to|from|around|near|towards|toward|between|across|outside|inside)"
     r"|\b(?:town|city|village|settlement|region|province|capital|district|port) of)\s+$",
@@ -96,53 +84,6 @@ class Entity:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def clean_name(text: str) -> tuple[str, bool]:
-    """A mention's name without honorifics, titles, a leading "the" or a possessive, and
-    whether it carried a personal honorific (Mr, Ms, Dr …), which is evidence of a person."""
-    name = " ".join(text.split()).strip(" .,;:\"'“”‘’()[]")
-    honorific = bool(_PERSONAL.match(name))
-    name = _HONORIFIC.sub("", name)
-    name = _ARTICLE.sub("", name)
-    name = _TRAILER.sub("", name)
-    name = _POSSESSIVE.sub("", name).strip(" .,;:")
-    return name, honorific
-
-
-# Country codes the press writes that ISO does not list ("UK" is GB in ISO 3166).
-_PRESS_CODES = {"UK": "GB"}
-_PRESS_TWO = {"US", "UK"}
-
-
-@lru_cache(maxsize=4096)
-def country_name(name: str) -> str:
-    """The country a code stands for ("U.S.", "USA" → "United States"; "UK" → "United
-    Kingdom"), from ISO 3166 (pycountry); other names unchanged. A place written as a code
-    then gets the same entity — and the same id in every article — as its full name."""
-    letters = name.replace(".", "").replace(" ", "")
-    # Two bare letters are too often a US state ("CA", "PA"): only "US", "UK" or dotted forms.
-    two = len(letters) == 2 and ("." in name or letters in _PRESS_TWO)
-    if not (letters.isupper() and (two or len(letters) == 3)):
-        return name
-    import pycountry
-
-    country = pycountry.countries.get(alpha_2=_PRESS_CODES.get(letters, letters))
-    if country is None and len(letters) == 3:
-        country = pycountry.countries.get(alpha_3=letters)
-    if country is None:
-        return name
-    return str(getattr(country, "common_name", None) or country.name)
-
-
-def _key(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
-def _display(names: Iterable[str]) -> str:
-    """The longest form, preferring one that is not all capitals (a headline's)."""
-    forms = sorted(set(names), key=lambda n: (n.isupper(), -len(n.split()), -len(n)))
-    return forms[0]
-
-
 def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
     """Group one article's mentions into entities (see the module docstring for the rules)."""
     by_key: dict[str, list[tuple[Mention, str]]] = defaultdict(list)
@@ -152,7 +93,7 @@ def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
             continue  # "the east earlier this week": no proper name in it
         if _COARSE.get(mention.label) == "place":
             name = country_name(name)
-        by_key[_key(name)].append((replace_honorific(mention, honorific), name))
+        by_key[name_key(name)].append((replace_honorific(mention, honorific), name))
     full_people = {
         k.split()[-1]: k
         for k, ms in by_key.items()
@@ -169,28 +110,18 @@ def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
         entity = entities.get(f"{coarse}:{target}")
         if entity is None:
             entity = Entity(
-                name=_display(names),
+                name=display_name(names),
                 label=labels.most_common(1)[0][0] if labels else _DEFAULT_LABEL[coarse],
                 coarse=coarse,
             )
             entities[f"{coarse}:{target}"] = entity
         elif target == key:
-            entity.name = _display([entity.name, *names])
+            entity.name = display_name([entity.name, *names])
         entity.mentions.extend(m for m, _ in items)
     merged = _merge_spellings(_merge_acronyms(list(entities.values())))
     for entity in merged:
         entity.mentions.sort(key=lambda m: (not m.in_title, m.start))
     return sorted(merged, key=lambda e: -salience(e, text_length))
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether two words differ by at most one substitution, insertion or deletion."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _merge_spellings(entities: list[Entity]) -> list[Entity]:
@@ -207,20 +138,16 @@ def _merge_spellings(entities: list[Entity]) -> list[Entity]:
             words = other.name.casefold().split()
             if id(other) in folded or id(keep) in folded or words[-1] != last:
                 continue
-            if len(first) >= 4 and _one_edit(first, words[0]) and first != words[0]:
+            if len(first) >= 4 and one_edit(first, words[0]) and first != words[0]:
                 keep.mentions.extend(other.mentions)
                 folded.add(id(other))
     return [e for e in entities if id(e) not in folded]
 
 
-def _initials(name: str) -> str:
-    return "".join(w[0] for w in name.split() if w[:1].isupper())
-
-
 def _merge_acronyms(entities: list[Entity]) -> list[Entity]:
     """Fold "U.S." into "United States" and "UN" into "United Nations" when both occur."""
     full = {
-        _initials(e.name): e for e in entities if e.coarse != "person" and len(e.name.split()) > 1
+        initials(e.name): e for e in entities if e.coarse != "person" and len(e.name.split()) > 1
     }
     kept = []
     for entity in entities:
@@ -402,11 +329,11 @@ def vote_across(results: list[list[Entity]]) -> None:
     articles: dict[str, set[int]] = defaultdict(set)
     for number, entities in enumerate(results):
         for entity in entities:
-            votes[_key(entity.name)][entity.coarse] += len(entity.mentions)
-            articles[_key(entity.name)].add(number)
+            votes[name_key(entity.name)][entity.coarse] += len(entity.mentions)
+            articles[name_key(entity.name)].add(number)
     for entities in results:
         for entity in entities:
-            key = _key(entity.name)
+            key = name_key(entity.name)
             counts = votes[key]
             winner, count = counts.most_common(1)[0]
             if (
