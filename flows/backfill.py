@@ -12,20 +12,18 @@ as it was.
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, date
 from pathlib import Path, PurePosixPath
 
 from prefect import flow, get_run_logger
 
-from flows.pipeline import check_range, new_run_id, run_days, run_settings
-from flows.report import RunSummary, publish
-from flows.runners import task_runner
-from tasks.lake.commit import lake_lock
-from tasks.lake.store import Lake
+from flows.pipeline import run_days
+from flows.report import RunSummary
+from flows.runners import configured_runner
+from flows.scaffold import check_range, open_run
 from tasks.pages.day import DayInputs
 from tasks.pages.load import resolve_inputs
-from tasks.settings import Settings, load_settings
+from tasks.settings import Settings
 from tasks.web.pages import discover_candidates, fetch_missing
 from tasks.web.sources import is_web_input, web_outlets
 
@@ -44,10 +42,7 @@ def day_in_name(path: str | Path) -> date | None:
     return None
 
 
-@flow(
-    name="backfill",
-    task_runner=task_runner(load_settings().run),
-)
+@flow(name="backfill", task_runner=configured_runner())
 def backfill(
     start: date,
     end: date,
@@ -69,17 +64,13 @@ def backfill(
         settings: resolved settings; read from config/ and the environment when omitted.
     """
     check_range(start, end, "backfill")
-    settings = run_settings(settings, lake, workers)
     inputs = inputs or []
-    started = time.perf_counter()
     files = resolve_inputs([i for i in inputs if not is_web_input(i)])
     outlets = web_outlets([i for i in inputs if is_web_input(i)], sources)
-    run_id = new_run_id()
-    store = Lake.of(settings.lake)
-    summary = RunSummary(run_id=run_id, lake=store.url, flow="backfill")
     logger = get_run_logger()
     days: dict[date, DayInputs] = {}
-    with lake_lock(store):
+    with open_run("backfill", settings, lake, workers) as run:
+        settings, summary = run.settings, run.summary
         if outlets:
             max_bytes = settings.limits.max_page_bytes
             found = discover_candidates(outlets, settings.fetch, max_bytes, start, end)
@@ -93,7 +84,7 @@ def backfill(
             undated = len(found.candidates) - len(dated)
             if undated:
                 logger.warning("%d discovered URL(s) carry no date and are left out", undated)
-            fetch_missing(list(dated), settings, run_id, summary.web)
+            fetch_missing(list(dated), settings, run.run_id, summary.web)
             for url, day in dated.items():
                 days.setdefault(day, DayInputs()).urls.append(url)
         for path in files:
@@ -101,9 +92,6 @@ def backfill(
             if named is not None and start <= named <= end:
                 days.setdefault(named, DayInputs()).files.append(path)
         if not days:
-            summary.note = f"nothing to backfill: no page or file is dated in {start}..{end}"
-        totals, tables = run_days(days, settings, run_id, summary)
-    summary.absorb(totals, tables)
-    summary.seconds = time.perf_counter() - started
-    publish(summary, store)
-    return summary
+            run.nothing = f"nothing to backfill: no page or file is dated in {start}..{end}"
+        run.totals, run.tables = run_days(days, settings, run.run_id, summary)
+    return run.summary

@@ -118,14 +118,15 @@ def _allow_networks(settings: Settings, networks: list[str] | None) -> Settings:
 def _with_runner(
     settings: Settings, workers: int | None, runner: Runner | None, dask_address: str | None
 ) -> Settings:
-    """The settings with the command line's runner choices applied (0 workers = cores)."""
+    """The settings with the command line's runner choices applied (0 workers = one per core,
+    resolved by `RunOptions.worker_count` where the runner is made)."""
     from dataclasses import replace
 
     run = settings.run
     run = replace(run, workers=workers) if workers is not None else run
     run = replace(run, runner=runner.value) if runner is not None else run
     run = replace(run, dask_address=dask_address) if dask_address is not None else run
-    return replace(settings, run=replace(run, workers=run.worker_count))
+    return replace(settings, run=run)
 
 
 def _run_flow(entry: str, settings: Settings, **parameters: Any) -> Any:

@@ -6,8 +6,6 @@ stream of pages they all process it with `process_items` and make it visible wit
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
@@ -17,7 +15,6 @@ from prefect.futures import PrefectFuture, as_completed
 
 from flows.report import RunSummary
 from tasks.crashpoints import crash_point
-from tasks.errors import ConfigError
 from tasks.lake.captures import choose_captures
 from tasks.lake.commit import (
     CommitStats,
@@ -34,41 +31,15 @@ from tasks.pages.day import DayInputs, day_run_id, process_day
 from tasks.pages.load import iter_pages
 from tasks.pages.shard import SHARD_BATCHES, process_shard, shards
 from tasks.records import RawPage, Reject
-from tasks.settings import Settings, load_settings
+from tasks.settings import Settings
 from tasks.web.raw import raw_files, raw_index
 
 __all__ = [
-    "check_range",
     "commit_run",
-    "new_run_id",
     "process_files",
     "process_items",
     "run_days",
-    "run_settings",
 ]
-
-
-def run_settings(settings: Settings | None, lake: str | None, workers: int | None) -> Settings:
-    """A flow's settings: the given ones (or config/ and the environment), with its lake and
-    worker count applied."""
-    settings = settings or load_settings()
-    if lake is not None:
-        settings = replace(settings, lake=lake)
-    if workers is not None:
-        settings = replace(settings, run=replace(settings.run, workers=workers))
-    return settings
-
-
-def check_range(start: date, end: date, flow: str) -> None:
-    """Refuse a date range that ends before it starts."""
-    if end < start:
-        msg = f"{flow} range ends ({end}) before it starts ({start})"
-        raise ConfigError(msg)
-
-
-def new_run_id() -> str:
-    """A run id that sorts by start time and never repeats."""
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def process_items(

@@ -9,20 +9,19 @@ the raw zone; the run says how many, and ingesting those files again re-derives 
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import polars as pl
 from prefect import flow, get_run_logger
 
-from flows.pipeline import check_range, new_run_id, run_days, run_settings
-from flows.report import RunSummary, publish
-from flows.runners import task_runner
-from tasks.lake.commit import lake_lock
+from flows.pipeline import run_days
+from flows.report import RunSummary
+from flows.runners import configured_runner
+from flows.scaffold import check_range, open_run
 from tasks.lake.store import Lake
 from tasks.lake.tables import PARTITION
 from tasks.pages.day import DayInputs
-from tasks.settings import Settings, load_settings
+from tasks.settings import Settings
 from tasks.web.raw import fetch_state
 
 __all__ = ["reprocess"]
@@ -44,10 +43,7 @@ def _pages_in_range(lake: Lake, start: date, end: date) -> pl.DataFrame:
     return pl.concat(frames).unique("source", keep="first")
 
 
-@flow(
-    name="reprocess",
-    task_runner=task_runner(load_settings().run),
-)
+@flow(name="reprocess", task_runner=configured_runner())
 def reprocess(
     start: date,
     end: date,
@@ -65,14 +61,9 @@ def reprocess(
         settings: resolved settings; read from config/ and the environment when omitted.
     """
     check_range(start, end, "reprocess")
-    settings = run_settings(settings, lake, workers)
-    started = time.perf_counter()
-    run_id = new_run_id()
-    store = Lake.of(settings.lake)
-    summary = RunSummary(run_id=run_id, lake=store.url, flow="reprocess")
-    with lake_lock(store):
-        pages = _pages_in_range(store, start, end)
-        in_raw = pages.filter(pl.col("source").is_in(fetch_state(store)["url"].implode()))
+    with open_run("reprocess", settings, lake, workers) as run:
+        pages = _pages_in_range(run.lake, start, end)
+        in_raw = pages.filter(pl.col("source").is_in(fetch_state(run.lake)["url"].implode()))
         if pages.height > in_raw.height:
             get_run_logger().warning(
                 "%d page(s) in the range came from local files, not the raw zone: "
@@ -83,12 +74,9 @@ def reprocess(
         for source, day in in_raw.select("source", PARTITION).iter_rows():
             days.setdefault(day, DayInputs()).urls.append(source)
         if not days:
-            summary.note = (
-                f"nothing to reprocess: no article or reject from the raw zone lies in "
+            run.nothing = (
+                "nothing to reprocess: no article or reject from the raw zone lies in "
                 f"{start}..{end}"
             )
-        totals, tables = run_days(days, settings, run_id, summary)
-    summary.absorb(totals, tables)
-    summary.seconds = time.perf_counter() - started
-    publish(summary, store)
-    return summary
+        run.totals, run.tables = run_days(days, run.settings, run.run_id, run.summary)
+    return run.summary

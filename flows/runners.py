@@ -7,13 +7,14 @@ and NER hold the GIL, so threads would not add throughput.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn, Self, cast
 
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from tasks.settings import RunOptions
+from tasks.settings import RunOptions, load_settings
 
-__all__ = ["task_runner"]
+__all__ = ["configured_runner", "task_runner"]
 
 
 def task_runner(run: RunOptions) -> TaskRunner[Any]:
@@ -32,3 +33,25 @@ def task_runner(run: RunOptions) -> TaskRunner[Any]:
             }
         )
     return ProcessPoolTaskRunner(max_workers=run.worker_count)
+
+
+class _Configured(TaskRunner[PrefectFuture[Any]]):
+    """The runner config/ and the environment name, chosen when a flow run starts.
+
+    Prefect enters `duplicate()` of a flow's runner at the start of each run, so the settings
+    are read then — not when the flow's module is imported, where one bad setting would make
+    the module fail to import and the error would belong to no run. A deployment, which loads
+    the flow from its entrypoint, gets the configured runner this way; the CLI passes its own.
+    """
+
+    def duplicate(self) -> Self:
+        return cast(Self, task_runner(load_settings().run))
+
+    def submit(self, *args: Any, **kwargs: Any) -> NoReturn:
+        msg = "a flow's configured runner is replaced by the real one when the run starts"
+        raise RuntimeError(msg)
+
+
+def configured_runner() -> TaskRunner[Any]:
+    """A flow's default runner: the one the settings name, resolved when a run starts."""
+    return _Configured()  # type: ignore[no-untyped-call]  # Prefect's __init__ is untyped

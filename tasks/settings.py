@@ -196,6 +196,10 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     `NEWSLAKE_CONFIG` names another config directory, for users who keep theirs outside the repo.
     """
     root = config_dir or Path(os.environ.get("NEWSLAKE_CONFIG", CONFIG_DIR))
+    if not root.is_dir():
+        named = "" if config_dir else " (NEWSLAKE_CONFIG)"
+        msg = f"config directory {root}{named} does not exist"
+        raise ConfigError(msg)
     main = _read_toml(root / "newslake.toml")
     lake_table = main.get("lake", {})
     lake = os.environ.get("NEWSLAKE_LAKE_ROOT", lake_table.get("root", Settings().lake))
