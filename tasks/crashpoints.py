@@ -12,30 +12,34 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from typing import Literal, get_args
 
-__all__ = ["CRASH_POINTS", "crash_point"]
+from tasks.errors import ConfigError
+
+__all__ = ["CRASH_POINTS", "CrashPoint", "crash_point"]
 
 # Where a run can be killed: after a batch staged its rows (mid-run), after a temporary file is
 # written but before it is moved into place (mid-write), after a partition was replaced but
 # before the rest of the commit (mid-commit), after one table's commit (between tables), after a
 # chunk of fetches reached the raw zone (mid-fetch).
-CRASH_POINTS = (
-    "batch-staged",
-    "file-written",
-    "partition-replaced",
-    "table-committed",
-    "raw-staged",
-)
+CrashPoint = Literal[
+    "batch-staged", "file-written", "partition-replaced", "table-committed", "raw-staged"
+]
+CRASH_POINTS: tuple[str, ...] = get_args(CrashPoint)
 
 _arrivals: Counter[str] = Counter()
 
 
-def crash_point(name: str) -> None:
-    """Kill the run here if NEWSLAKE_CRASH_AT names this point (and this arrival)."""
+def crash_point(name: CrashPoint) -> None:
+    """Kill the run here if NEWSLAKE_CRASH_AT names this point (and this arrival). A point
+    that does not exist is an error, so a mistyped test cannot pass by never crashing."""
     spec = os.environ.get("NEWSLAKE_CRASH_AT")
     if not spec:
         return
     point, _, nth = spec.partition(":")
+    if point not in CRASH_POINTS:
+        msg = f"NEWSLAKE_CRASH_AT={spec!r}: no crash point {point!r} ({', '.join(CRASH_POINTS)})"
+        raise ConfigError(msg)
     if point != name:
         return
     _arrivals[name] += 1

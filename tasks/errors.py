@@ -26,11 +26,12 @@ __all__ = [
     "LoadError",
     "NewslakeError",
     "PageError",
+    "RobotsUnreachable",
     "Stage",
     "StorageError",
 ]
 
-Stage = Literal["load", "decode", "extract", "fetch", "write"]
+Stage = Literal["load", "decode", "extract", "fetch"]
 
 
 class NewslakeError(Exception):
@@ -86,6 +87,17 @@ class FetchError(PageError):
         self.status = status
         self.transient = transient
         super().__init__(reason)
+
+
+class RobotsUnreachable(FetchError):
+    """The host's robots.txt could not be read, so the host is off limits (RFC 9309).
+
+    Transient — a later run reads robots.txt again — but never retried within the run: the
+    fetcher reads each host's robots.txt once per run.
+    """
+
+    def __init__(self, reason: str, *, url: str) -> None:
+        super().__init__(reason, url=url, transient=True)
 
 
 class LoadError(PageError):

@@ -87,7 +87,7 @@ def test_window_and_dedupe() -> None:
     assert in_window(Candidate(url="u", published=day), date(2022, 9, 10), date(2022, 9, 10))
     assert not in_window(Candidate(url="u", published=day), date(2022, 9, 11), None)
     assert in_window(Candidate(url="u"), date(2030, 1, 1), None)
-    found = list(dedupe([Candidate(url="a"), Candidate(url="b"), Candidate(url="a", found_in="x")]))
+    found = list(dedupe([Candidate(url="a"), Candidate(url="b"), Candidate(url="a")]))
     assert [c.url for c in found] == ["a", "b"]
 
 

@@ -7,7 +7,6 @@ directory name, not in the files, so that DuckDB and polars both read it back as
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Literal
 
 import polars as pl
 
+from tasks.ids import stable_id
 from tasks.records import Article, Reject
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "RUNS",
     "SCHEMAS",
     "CONTENT",
-    "TABLES",
     "TableName",
     "CAPTURES",
     "STORIES",
@@ -37,7 +36,6 @@ __all__ = [
     "articles_frame",
     "conform",
     "captures_frame",
-    "stable_id",
     "versions_frame",
     "child_frame",
     "rejects_frame",
@@ -212,7 +210,6 @@ RUNS = pl.Schema(
     }
 )
 
-TABLES: tuple[TableName, ...] = ("articles", "rejects", "entities", "quotes")
 # Tables whose rows belong to an article: re-ingesting an article replaces all of its rows.
 CHILDREN: tuple[TableName, ...] = ("entities", "quotes")
 SCHEMAS: dict[TableName, pl.Schema] = {
@@ -240,7 +237,6 @@ CONTENT: dict[TableName, tuple[str, ...]] = {
     # row's extractor_version says which code produced it.
     "articles": ("content_hash", "extractor_version"),
     "rejects": ("reason",),
-    "entities": ("name",),
     "captures": ("content_hash",),
     # A version is a text, kept once: seen again, it keeps the run that first saw it.
     "versions": ("content_hash",),
@@ -316,12 +312,6 @@ def child_frame(
     schema = SCHEMAS[table]
     frame = pl.DataFrame(list(rows), schema=schema, orient="row") if rows else schema.to_frame()
     return frame.join(articles.select("article_id", PARTITION), on="article_id", how="inner")
-
-
-def stable_id(*parts: object) -> str:
-    """An id made of its parts, the same in every run and on every machine (sha256, 32 hex)."""
-    key = "\x00".join("" if p is None else str(p) for p in parts)
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _reject_id(reject: Reject) -> str:

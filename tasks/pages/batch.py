@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -33,10 +32,14 @@ from tasks.text.decode import decode_html
 from tasks.text.entities import Entity, entities_of, find_entities, load_pipeline
 from tasks.text.extract import article_from_html, article_from_text
 from tasks.text.quotes import quote_rows
+from tasks.web.urls import domain_of
 
 __all__ = ["BatchResult", "batches", "process_batch", "process_page"]
 
 _UNEXPECTED = "unexpected error while processing the page"
+
+# Pages without a URL (files with no canonical link) are counted under this name per domain.
+NO_DOMAIN = "(none)"
 
 
 @dataclass(kw_only=True)
@@ -65,11 +68,6 @@ class BatchResult:
         self.quotes += other.quotes
         self.no_model.update(other.no_model)
         self.by_domain.update(other.by_domain)
-
-
-def _domain(url: str | None) -> str:
-    host = urlsplit(url or "").hostname or "(none)"
-    return host.removeprefix("www.")
 
 
 def batches(
@@ -156,11 +154,11 @@ def process_batch(
                 "page %s failed at %s: %s", reject.source, reject.stage, reject.reason
             )
     for article in articles:
-        result.by_domain[(_domain(article.url), "pages")] += 1
-        result.by_domain[(_domain(article.url), "articles")] += 1
+        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "pages")] += 1
+        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "articles")] += 1
     for reject in failed:
-        result.by_domain[(_domain(reject.url), "pages")] += 1
-        result.by_domain[(_domain(reject.url), "rejects")] += 1
+        result.by_domain[(domain_of(reject.url) or NO_DOMAIN, "pages")] += 1
+        result.by_domain[(domain_of(reject.url) or NO_DOMAIN, "rejects")] += 1
     lake = Lake.of(settings.lake)
     frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
@@ -220,8 +218,8 @@ def _children(
         nlp = load_pipeline(model) if model else None
         quoted = quote_rows(article.article_id, article.text, found, nlp=nlp)
         quote_rows_ += quoted
-        result.by_domain[(_domain(article.url), "entities")] += len(found)
-        result.by_domain[(_domain(article.url), "quotes")] += len(quoted)
+        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "entities")] += len(found)
+        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "quotes")] += len(quoted)
     result.entities += len(entity_rows)
     result.quotes += len(quote_rows_)
     return entity_rows, quote_rows_

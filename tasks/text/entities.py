@@ -15,7 +15,6 @@ joins across articles and runs.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,6 +23,7 @@ from dataclasses import replace as dc_replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from tasks.ids import digest
 from tasks.text.names import clean_name, country_name, display_name, initials, name_key, one_edit
 
 __all__ = [
@@ -81,7 +81,7 @@ class Entity:
     def entity_id(self) -> str:
         """Stable across articles and runs: the coarse type and the case-folded name."""
         key = f"{self.coarse}:{' '.join(self.name.casefold().split())}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
+        return digest(key, 16)
 
 
 def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:

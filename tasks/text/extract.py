@@ -10,7 +10,6 @@ hang its worker.
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import re
 import signal
@@ -20,7 +19,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
 from types import FrameType
-from urllib.parse import urlsplit
 
 import py3langid
 import trafilatura
@@ -29,6 +27,7 @@ from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
 from tasks.errors import ExtractError
+from tasks.ids import digest
 from tasks.records import Article, PreExtracted, RawPage
 from tasks.settings import ExtractOptions
 from tasks.text.metadata import (
@@ -43,7 +42,7 @@ from tasks.text.metadata import (
     seo_title,
 )
 from tasks.text.wire import wire_of
-from tasks.web.urls import normalise_url
+from tasks.web.urls import domain_of, is_http_url, normalise_url
 
 __all__ = ["EXTRACTOR", "EXTRACTOR_VERSION", "article_from_html", "article_from_text"]
 
@@ -130,22 +129,15 @@ def _text_of(tree: HtmlElement | None, options: Extractor) -> str | None:
     return doc.text if isinstance(doc, Document) else None
 
 
-def _domain(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.") or None
-
-
 def _canonical(url: str | None) -> str | None:
     """The page's URL in normal form; one courlan cannot parse is kept as given."""
-    if not url or not url.lower().startswith(("http://", "https://")):
+    if not url or not is_http_url(url):
         return None
     return normalise_url(url) or url
 
 
 def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return digest(text)
 
 
 def _identity(url: str | None, text: str) -> tuple[str, str]:
@@ -228,7 +220,7 @@ def article_from_html(
         msg = f"no main text found ({words} words, fewer than the minimum of {options.min_words})"
         raise ExtractError(msg)
     url = _canonical(doc.url) or _canonical(page.url)
-    domain = _domain(url) or _domain(page.url) or doc.hostname
+    domain = domain_of(url) or domain_of(page.url) or doc.hostname
     sitename = meta.sitename or doc.sitename
     declared = [
         clean_title(meta.headline, sitename=sitename, domain=domain),
@@ -281,7 +273,7 @@ def article_from_text(page: RawPage, pre: PreExtracted, *, run_id: str) -> Artic
         article_id=article_id,
         url=url or page.url,
         source=page.source,
-        domain=_domain(url or page.url),
+        domain=domain_of(url or page.url),
         title=pre.title,
         authors=clean_authors(pre.authors),
         published_at=parse_timestamp(pre.published_at),

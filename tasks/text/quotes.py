@@ -14,12 +14,12 @@ article's entities and resolves pronouns. A quotation split by its attribution (
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tasks.ids import digest
 from tasks.text.entities import Entity
 from tasks.text.speakers import Attribution, attribute, sentence_bounds
 
@@ -157,7 +157,7 @@ def _kind(text: str, quote: Quote) -> Kind:
 
 
 def _quote_id(article_id: str, start: int) -> str:
-    return hashlib.sha256(f"{article_id}:{start}".encode()).hexdigest()[:16]
+    return digest(f"{article_id}:{start}", 16)
 
 
 def quote_rows(

@@ -62,14 +62,14 @@ async def _outlet(
         body = await _document(fetcher, feed, found)
         if body:
             pages.extend(parse_feed(body, feed))
-    pages.extend(Candidate(url=u, found_in="sources") for u in outlet.urls)
+    pages.extend(Candidate(url=u) for u in outlet.urls)
     for url in outlet.probe:
         result = await fetcher.fetch(url, html_only=False)
         ctype = result.headers.get("content-type", "")
         if not result.ok or result.body is None:
             found.failures[url] = result.error or f"HTTP {result.status}"
         elif "html" in ctype and not looks_like_feed(result.body):
-            pages.append(Candidate(url=url, found_in="command line"))
+            pages.append(Candidate(url=url))
         elif looks_like_feed(result.body):
             pages.extend(parse_feed(result.body, url))
         else:

@@ -47,7 +47,6 @@ class Candidate:
 
     url: str
     published: datetime | None = None
-    found_in: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +78,7 @@ def parse_feed(content: bytes, base_url: str) -> list[Candidate]:
             url = normalise_url(str(link), base_url) if link else None
             if url:
                 when = parse_timestamp(item.get("date_published") or item.get("date_modified"))
-                found.append(Candidate(url=url, published=when, found_in=base_url))
+                found.append(Candidate(url=url, published=when))
         return found
     parsed = feedparser.parse(content, response_headers={"content-location": base_url})
     found = []
@@ -93,7 +92,7 @@ def parse_feed(content: bytes, base_url: str) -> list[Candidate]:
             warnings.simplefilter("ignore", DeprecationWarning)
             stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         when = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC) if stamp else None
-        found.append(Candidate(url=url, published=when, found_in=base_url))
+        found.append(Candidate(url=url, published=when))
     return found
 
 
@@ -137,7 +136,7 @@ def parse_sitemap(content: bytes, base_url: str) -> SitemapLinks:
             for node in element.iter(f"{{{_NEWS_NS}}}publication_date"):
                 news_date = (node.text or "").strip()
             when = parse_timestamp(news_date) or parse_timestamp(_text(element, "lastmod"))
-            pages.append(Candidate(url=url, published=when, found_in=base_url))
+            pages.append(Candidate(url=url, published=when))
     return SitemapLinks(pages=pages, sitemaps=sitemaps)
 
 
@@ -160,7 +159,7 @@ def parse_url_list(text: str, base_url: str | None = None) -> list[Candidate]:
         match = _URL_LIST_LINE.match(line)
         url = normalise_url(match[1]) if match else None
         if url:
-            found.append(Candidate(url=url, found_in=base_url or ""))
+            found.append(Candidate(url=url))
     return found
 
 

@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
-from tasks.errors import FetchError
+from tasks.errors import FetchError, RobotsUnreachable
 from tasks.settings import FetchOptions
 from tasks.web.netguard import GuardedBackend, NetworkGuard
 
@@ -194,7 +194,7 @@ class Fetcher:
             return
         await self._robots(url, host)
         if host.robots_error:
-            raise FetchError(host.robots_error, url=url, transient=True)
+            raise RobotsUnreachable(host.robots_error, url=url)
         if host.robots is not None and not host.robots.can_fetch(url, self.options.user_agent):
             msg = "disallowed by the site's robots.txt"
             raise FetchError(msg, url=url)
@@ -271,7 +271,7 @@ class Fetcher:
                     return await self._once(url, conditional, html_only)
             except FetchError as exc:
                 failure = exc
-                if not exc.transient or "robots.txt" in exc.reason:
+                if not exc.transient or isinstance(exc, RobotsUnreachable):
                     break
                 wait = None
             except _Retry as exc:

@@ -17,6 +17,7 @@ from typing import Any
 from tasks.errors import ConfigError, InputNotFoundError, LoadError
 from tasks.records import Reject
 from tasks.web.feeds import parse_url_list
+from tasks.web.urls import is_http_url
 
 __all__ = ["Outlet", "is_web_input", "load_sources", "url_list_rejects", "web_outlets"]
 
@@ -43,7 +44,7 @@ class Outlet:
 
 def is_web_input(item: str) -> bool:
     """An http(s) URL, or a `.txt` URL list: inputs the fetcher handles, not the file loaders."""
-    return item.lower().startswith(("http://", "https://")) or item.lower().endswith(".txt")
+    return is_http_url(item) or item.lower().endswith(".txt")
 
 
 def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -93,7 +94,7 @@ def url_list_rejects(web_inputs: list[str]) -> list[Reject]:
     `file:///etc/passwd`, `gopher://…`, a typo — so every line a user gave is accounted for."""
     rejects = []
     for item in web_inputs:
-        if item.lower().startswith(("http://", "https://")):
+        if is_http_url(item):
             continue
         for number, line in enumerate(Path(item).read_text().splitlines(), start=1):
             value = line.strip()
@@ -108,12 +109,12 @@ def url_list_rejects(web_inputs: list[str]) -> list[Reject]:
 def web_outlets(web_inputs: list[str], sources: str | None) -> list[Outlet]:
     """Outlets from the sources file plus one for the URLs and URL lists on the command line."""
     outlets = load_sources(Path(sources)) if sources else []
-    lists = [Path(i) for i in web_inputs if not i.lower().startswith(("http://", "https://"))]
+    lists = [Path(i) for i in web_inputs if not is_http_url(i)]
     for path in lists:
         if not path.is_file():
             raise InputNotFoundError(str(path))
     listed = tuple(c.url for path in lists for c in parse_url_list(path.read_text(), str(path)))
-    probe = tuple(i for i in web_inputs if i.lower().startswith(("http://", "https://")))
+    probe = tuple(i for i in web_inputs if is_http_url(i))
     if listed or probe:
         outlets.append(Outlet(name="command line", urls=listed, probe=probe))
     return outlets
