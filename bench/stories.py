@@ -156,7 +156,7 @@ def _signature_costs(texts: list[str]) -> tuple[float, float | None]:
         minhash.update_batch([s.encode() for s in set(shingles)])
     ours = (time.perf_counter() - started) * 1000 / len(texts)
     try:
-        import rensa  # noqa: PLC0415 — a dev dependency, for this comparison only
+        import rensa  # a dev dependency, for this comparison only
     except ImportError:
         return ours, None
     started = time.perf_counter()

@@ -11,10 +11,11 @@ import importlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -31,6 +32,11 @@ from rich.console import Console  # noqa: E402
 from flows.summary import finish  # noqa: E402
 from tasks.errors import NewslakeError, StorageError  # noqa: E402
 from tasks.settings import Settings, load_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    import polars as pl
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="newslake: raw news pages in, clean linked Parquet tables out.",
@@ -129,8 +135,9 @@ def _with_runner(
     return replace(settings, run=run)
 
 
-def _run_flow(entry: str, settings: Settings, **parameters: Any) -> Any:
-    """Run one of newslake's flows ("module:flow") on the task runner the settings choose.
+def _run_flow(entry: str, settings: Settings, **parameters: Any) -> None:
+    """Run one of newslake's flows ("module:flow") on the task runner the settings choose,
+    print its summary, and exit 1 when it failed (with the reason) or a part of it failed.
 
     The Prefect API is found, or its temporary server started in the background, before the
     flow's module (and with it Prefect, spaCy, trafilatura …) is imported: the server boots
@@ -138,17 +145,21 @@ def _run_flow(entry: str, settings: Settings, **parameters: Any) -> Any:
     """
     from flows.prefect_api import prefect_api
 
-    with prefect_api() as api:
-        module, name = entry.split(":")
-        flow = getattr(importlib.import_module(module), name)
-        from flows.runners import task_runner
+    try:
+        with prefect_api() as api:
+            module, name = entry.split(":")
+            flow = getattr(importlib.import_module(module), name)
+            from flows.runners import task_runner
 
-        configured = flow.with_options(task_runner=task_runner(settings.run))
-        with api.ready(), _no_heartbeat(api.temporary):
-            try:
-                return configured(settings=settings, **parameters)
-            except OSError as exc:
-                raise StorageError(exc) from exc
+            configured = flow.with_options(task_runner=task_runner(settings.run))
+            with api.ready(), _no_heartbeat(api.temporary):
+                try:
+                    summary = configured(settings=settings, **parameters)
+                except OSError as exc:
+                    raise StorageError(exc) from exc
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    finish(summary)
 
 
 @app.command()
@@ -190,21 +201,17 @@ def ingest(
         settings = _with_runner(settings, workers, runner, dask_address)
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    try:
-        summary = _run_flow(
-            "flows.ingest:ingest",
-            settings,
-            inputs=inputs,
-            lake=lake,
-            progress=progress and settings.run.progress and sys.stderr.isatty(),
-            sources=sources,
-            refresh=refresh,
-            since=since.date() if since else None,
-            until=until.date() if until else None,
-        )
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
-    finish(summary)
+    _run_flow(
+        "flows.ingest:ingest",
+        settings,
+        inputs=inputs,
+        lake=lake,
+        progress=progress and settings.run.progress and sys.stderr.isatty(),
+        sources=sources,
+        refresh=refresh,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+    )
 
 
 @app.command()
@@ -230,18 +237,12 @@ def backfill(
     try:
         settings = _allow_networks(load_settings(), allow_network)
         settings = _with_runner(settings, workers, runner, dask_address)
-        summary = _run_flow(
-            "flows.backfill:backfill",
-            settings,
-            start=start.date(),
-            end=end.date(),
-            sources=sources,
-            inputs=inputs or [],
-            lake=lake,
-        )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    finish(summary)
+    _run_flow(
+        "flows.backfill:backfill", settings, start=start.date(), end=end.date(),
+        sources=sources, inputs=inputs or [], lake=lake,
+    )  # fmt: skip
 
 
 @app.command()
@@ -256,12 +257,9 @@ def reprocess(
     """Extract and enrich a date range again from the raw zone (no network)."""
     try:
         settings = _with_runner(load_settings(), workers, runner, dask_address)
-        summary = _run_flow(
-            "flows.reprocess:reprocess", settings, start=start.date(), end=end.date(), lake=lake
-        )
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    finish(summary)
+    _run_flow("flows.reprocess:reprocess", settings, start=start.date(), end=end.date(), lake=lake)
 
 
 @app.command()
@@ -300,6 +298,15 @@ def serve(
         raise _fail(exc) from exc
 
 
+def _from_lake(read: Callable[[str, T], pl.DataFrame], lake: str | None, arg: T) -> pl.DataFrame:
+    """What `read` answers for the lake (the flag's, else the configured one), or exit 1 saying
+    why not (no lake there, bad SQL, bad settings)."""
+    try:
+        return read(lake or load_settings().lake, arg)
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+
+
 @app.command()
 def runs(
     lake: LakeOption = None,
@@ -310,10 +317,7 @@ def runs(
 
     from tasks.lake.runlog import recent_runs
 
-    try:
-        frame = recent_runs(lake or load_settings().lake, limit)
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
+    frame = _from_lake(recent_runs, lake, limit)
     shown = frame.select(
         pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("started (UTC)"),
         "flow",
@@ -349,10 +353,7 @@ def query(
 
     from tasks.lake.query import run_query
 
-    try:
-        frame = run_query(lake or load_settings().lake, sql)
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
+    frame = _from_lake(run_query, lake, sql)
     if format is Format.csv:
         sys.stdout.write(frame.write_csv())
     elif format is Format.json:

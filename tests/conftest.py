@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tasks.records import Article
+from tasks.settings import FetchOptions
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -22,6 +26,57 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 CORPUS = Path(os.environ.get("NEWSLAKE_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+# An article row as the lake tests build them by hand (test_lake, test_query).
+ARTICLE = Article(
+    article_id="a1",
+    url="https://news.example/1",
+    source="in.html",
+    domain="news.example",
+    title="One",
+    authors=("Ann Lee",),
+    published_at=datetime(2024, 3, 1, 10, tzinfo=UTC),
+    language="en",
+    sitename="News",
+    description=None,
+    categories=(),
+    tags=("x",),
+    image=None,
+    text="Text one.",
+    word_count=2,
+    content_hash="h1",
+    fetched_at=datetime(2024, 3, 2, tzinfo=UTC),
+    extracted_at=datetime(2024, 3, 2, tzinfo=UTC),
+    run_id="run1",
+    extractor="t",
+    extractor_version="1",
+)
+
+# The fetcher's options for tests against servers on 127.0.0.1: no pacing, short backoff.
+FETCH_OPTIONS = FetchOptions(
+    user_agent="newslake-test",
+    per_host_delay_s=0.0,
+    backoff_s=0.01,
+    max_retries=2,
+    timeout_s=2.0,
+    total_timeout_s=5.0,
+    allow_networks=("127.0.0.0/8",),
+)
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
+    """The samples ingested once, by worker processes, for the session: the tables every run
+    over the samples (by any runner, from any store, after any crash) must reproduce. Tests
+    read it; none may write to it."""
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    from flows.ingest import ingest
+
+    lake = tmp_path_factory.mktemp("samples") / "lake"
+    flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    flow(inputs=[str(SAMPLES)], lake=str(lake), workers=2)
+    return lake
 
 
 @pytest.fixture(scope="session")
@@ -234,17 +289,15 @@ class Cli:
     def __call__(
         self, *args: str, timeout: float = 600, program: str = "newslake"
     ) -> subprocess.CompletedProcess[str]:
-        """Run `newslake ARGS` to completion; its output is in `.stdout` (stderr merged)."""
-        return subprocess.run(
-            self.command(*args, program=program),
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        """Run `newslake ARGS` to completion; its output is in `.stdout` (stderr merged). A
+        command still running at `timeout` is killed with its process group."""
+        with self.popen(*args, program=program) as proc:
+            try:
+                output, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise
+        return subprocess.CompletedProcess(proc.args, proc.returncode, output)
 
     def popen(self, *args: str, program: str = "newslake") -> subprocess.Popen[str]:
         """Start `newslake ARGS` (or another of the venv's commands) in its own process group."""

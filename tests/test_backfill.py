@@ -120,7 +120,7 @@ class _FlakyBatches:
         self.attempts: dict[str, int] = {}
         self.real = process_batch
 
-    def fn(self, pages: list, rejects: list, *, settings: Settings, run_id: str, batch: int):  # noqa: ANN201
+    def fn(self, pages: list, rejects: list, *, settings: Settings, run_id: str, batch: int):
         if batch == 0:
             self.attempts[run_id] = self.attempts.get(run_id, 0) + 1
         if run_id.endswith(str(self.day)) and (self.always or self.attempts[run_id] == 1):

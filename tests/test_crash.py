@@ -64,11 +64,9 @@ def _stray_files(lake: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[object, ...]]]:
-    lake = tmp_path_factory.mktemp("clean") / "lake"
-    code, output = _run(lake)
-    assert code == 0, output
-    return lake_tables(lake)
+def reference(sample_lake: Path) -> dict[str, list[tuple[object, ...]]]:
+    """What an uninterrupted run over the samples leaves (the session's sample lake)."""
+    return lake_tables(sample_lake)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from tasks.web.discover import Discovery, discover
 from tasks.web.fetch import Fetcher
 from tasks.web.sources import Outlet
-from tests.test_fetch import OPTIONS
+from tests.conftest import FETCH_OPTIONS
 
 NEWS_SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -58,7 +58,7 @@ def _discover(
     outlets: list[Outlet], since: date | None = None, until: date | None = None, **options: int
 ) -> Discovery:
     async def run() -> Discovery:
-        async with Fetcher(replace(OPTIONS, **options), max_bytes=1_000_000) as fetcher:
+        async with Fetcher(replace(FETCH_OPTIONS, **options), max_bytes=1_000_000) as fetcher:
             return await discover(fetcher, outlets, since=since, until=until)
 
     return asyncio.run(run())

@@ -14,22 +14,13 @@ from werkzeug import Request, Response
 
 from tasks.settings import FetchOptions
 from tasks.web.fetch import Fetcher, FetchResult, fetch_all
-from tests.conftest import SAMPLES
+from tests.conftest import FETCH_OPTIONS, SAMPLES
 
 PAGE = gzip.decompress((SAMPLES / "html" / "salon.com.emissions.html.gz").read_bytes())
-OPTIONS = FetchOptions(
-    user_agent="newslake-test",
-    per_host_delay_s=0.0,
-    backoff_s=0.01,
-    max_retries=2,
-    timeout_s=2.0,
-    total_timeout_s=5.0,
-    allow_networks=("127.0.0.0/8",),
-)
 
 
 def _fetch(
-    url: str, options: FetchOptions = OPTIONS, max_bytes: int = 5_000_000, **kw: str
+    url: str, options: FetchOptions = FETCH_OPTIONS, max_bytes: int = 5_000_000, **kw: str
 ) -> FetchResult:
     async def run() -> FetchResult:
         async with Fetcher(options, max_bytes=max_bytes) as fetcher:
@@ -60,7 +51,7 @@ def test_robots_disallow_and_crawl_delay(httpserver: HTTPServer) -> None:
     _html(httpserver, "/public/b")
 
     async def run() -> list[tuple[FetchResult, float]]:
-        async with Fetcher(OPTIONS, max_bytes=5_000_000) as fetcher:
+        async with Fetcher(FETCH_OPTIONS, max_bytes=5_000_000) as fetcher:
             out = []
             for path in ("/private/a", "/public/a", "/public/b"):
                 result = await fetcher.fetch(httpserver.url_for(path))
@@ -150,7 +141,7 @@ def test_slow_server_hits_the_timeout(httpserver: HTTPServer) -> None:
         return Response(PAGE, content_type="text/html")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
-    options = replace(OPTIONS, timeout_s=0.3, total_timeout_s=0.5, max_retries=0)
+    options = replace(FETCH_OPTIONS, timeout_s=0.3, total_timeout_s=0.5, max_retries=0)
     started = time.monotonic()
     result = _fetch(httpserver.url_for("/slow"), options)
     assert not result.ok
@@ -188,7 +179,7 @@ def test_conditional_refetch_answered_by_304(httpserver: HTTPServer) -> None:
 
 def test_private_addresses_are_refused_by_default(httpserver: HTTPServer) -> None:
     _html(httpserver, "/article")
-    result = _fetch(httpserver.url_for("/article"), replace(OPTIONS, allow_networks=()))
+    result = _fetch(httpserver.url_for("/article"), replace(FETCH_OPTIONS, allow_networks=()))
     assert "refused" in (result.error or "")
     assert "private or reserved" in (result.error or "")
     assert not httpserver.log
@@ -198,7 +189,7 @@ def test_private_addresses_are_refused_by_default(httpserver: HTTPServer) -> Non
     "url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "http://169.254.169.254/latest/meta-data/"]
 )
 def test_other_schemes_and_metadata_address_are_refused(url: str) -> None:
-    result = _fetch(url, replace(OPTIONS, allow_networks=()))
+    result = _fetch(url, replace(FETCH_OPTIONS, allow_networks=()))
     assert "refused" in (result.error or "")
 
 
@@ -207,7 +198,7 @@ def test_redirect_to_a_private_address_is_refused(httpserver: HTTPServer) -> Non
     httpserver.expect_request("/hop").respond_with_data(
         "", status=302, headers={"Location": f"http://127.0.0.2:{port}/inner"}
     )
-    options = replace(OPTIONS, allow_networks=("127.0.0.1/32",))
+    options = replace(FETCH_OPTIONS, allow_networks=("127.0.0.1/32",))
     result = _fetch(httpserver.url_for("/hop"), options)
     assert "refused" in (result.error or "")
     assert "127.0.0.2" in (result.error or "")
@@ -216,7 +207,7 @@ def test_redirect_to_a_private_address_is_refused(httpserver: HTTPServer) -> Non
 def test_a_name_that_resolves_to_loopback_is_refused(httpserver: HTTPServer) -> None:
     _html(httpserver, "/article")
     result = _fetch(
-        f"http://localhost:{httpserver.port}/article", replace(OPTIONS, allow_networks=())
+        f"http://localhost:{httpserver.port}/article", replace(FETCH_OPTIONS, allow_networks=())
     )
     assert "refused: localhost resolves to" in (result.error or "")
     assert not httpserver.log
@@ -231,7 +222,7 @@ def test_dns_rebinding_cannot_reach_a_private_address(
     real = asyncio.BaseEventLoop.getaddrinfo
     answers = {"count": 0}
 
-    async def rebinding(self, host, port, *args, **kwargs):  # noqa: ANN001, ANN202
+    async def rebinding(self, host, port, *args, **kwargs):
         if host != "rebind.test":
             return await real(self, host, port, *args, **kwargs)
         answers["count"] += 1
@@ -239,7 +230,7 @@ def test_dns_rebinding_cannot_reach_a_private_address(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
     monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", rebinding)
-    options = replace(OPTIONS, allow_networks=(), obey_robots=False, max_retries=0)
+    options = replace(FETCH_OPTIONS, allow_networks=(), obey_robots=False, max_retries=0)
     result = _fetch(f"http://rebind.test:{httpserver.port}/article", options)
     assert answers["count"] >= 2
     assert "refused: rebind.test resolves to 127.0.0.1" in (result.error or "")
@@ -266,7 +257,7 @@ def test_a_slow_host_does_not_hold_up_the_others() -> None:
         slow_result, fast_result = fetch_all(
             urls,
             # The read timeout is well above the slow host's delay, so a busy machine still waits.
-            replace(OPTIONS, max_retries=0, timeout_s=10.0, total_timeout_s=20.0),
+            replace(FETCH_OPTIONS, max_retries=0, timeout_s=10.0, total_timeout_s=20.0),
             max_bytes=5_000_000,
         )
     finally:

@@ -14,30 +14,7 @@ from polars.testing import assert_frame_equal
 from tasks.lake.commit import LakeBusyError, commit_table, drop_staging, lake_lock, stage_frame
 from tasks.lake.tables import ARTICLES, articles_frame, rejects_frame
 from tasks.records import Article, Reject
-
-BASE = Article(
-    article_id="a1",
-    url="https://news.example/1",
-    source="in.html",
-    domain="news.example",
-    title="One",
-    authors=("Ann Lee",),
-    published_at=datetime(2024, 3, 1, 10, tzinfo=UTC),
-    language="en",
-    sitename="News",
-    description=None,
-    categories=(),
-    tags=("x",),
-    image=None,
-    text="Text one.",
-    word_count=2,
-    content_hash="h1",
-    fetched_at=datetime(2024, 3, 2, tzinfo=UTC),
-    extracted_at=datetime(2024, 3, 2, tzinfo=UTC),
-    run_id="run1",
-    extractor="t",
-    extractor_version="1",
-)
+from tests.conftest import ARTICLE
 
 
 def _commit(lake: Path, run_id: str, articles: list[Article], batch: int = 0) -> object:
@@ -52,8 +29,8 @@ def _read(lake: Path) -> pl.DataFrame:
 
 
 def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
-    undated = replace(BASE, article_id="a2", published_at=None, content_hash="h2")
-    _commit(lake, "run1", [BASE, undated])
+    undated = replace(ARTICLE, article_id="a2", published_at=None, content_hash="h2")
+    _commit(lake, "run1", [ARTICLE, undated])
     files = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
     assert files == [
         "articles/date=2024-03-01/part-0.parquet",
@@ -62,7 +39,7 @@ def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
     frame = _read(lake)
     assert frame.schema["date"] == pl.Date
     assert_frame_equal(
-        frame.drop("date"), articles_frame([BASE, undated]).drop("date").sort("article_id")
+        frame.drop("date"), articles_frame([ARTICLE, undated]).drop("date").sort("article_id")
     )
     rows = duckdb.sql(
         f"select article_id, date, authors from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) order by 1"
@@ -74,10 +51,10 @@ def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
 
 
 def test_recommit_of_same_rows_changes_nothing(lake: Path) -> None:
-    _commit(lake, "run1", [BASE])
+    _commit(lake, "run1", [ARTICLE])
     path = lake / "articles" / "date=2024-03-01" / "part-0.parquet"
     before = path.stat().st_mtime_ns
-    stats = _commit(lake, "run2", [replace(BASE, run_id="run2")])
+    stats = _commit(lake, "run2", [replace(ARTICLE, run_id="run2")])
     assert stats.unchanged == 1
     assert stats.new == 0
     assert path.stat().st_mtime_ns == before
@@ -85,9 +62,9 @@ def test_recommit_of_same_rows_changes_nothing(lake: Path) -> None:
 
 
 def test_changed_page_replaces_its_row(lake: Path) -> None:
-    _commit(lake, "run1", [BASE])
+    _commit(lake, "run1", [ARTICLE])
     stats = _commit(
-        lake, "run2", [replace(BASE, text="New text.", content_hash="h9", run_id="run2")]
+        lake, "run2", [replace(ARTICLE, text="New text.", content_hash="h9", run_id="run2")]
     )
     assert stats.updated == 1
     frame = _read(lake)
@@ -95,8 +72,8 @@ def test_changed_page_replaces_its_row(lake: Path) -> None:
 
 
 def test_row_whose_date_changed_moves_partition(lake: Path) -> None:
-    _commit(lake, "run1", [BASE])
-    moved = replace(BASE, published_at=datetime(2024, 4, 1, tzinfo=UTC), content_hash="h3")
+    _commit(lake, "run1", [ARTICLE])
+    moved = replace(ARTICLE, published_at=datetime(2024, 4, 1, tzinfo=UTC), content_hash="h3")
     _commit(lake, "run2", [moved])
     frame = _read(lake)
     assert frame.height == 1
@@ -105,16 +82,16 @@ def test_row_whose_date_changed_moves_partition(lake: Path) -> None:
 
 
 def test_duplicates_within_a_run_keep_the_last(lake: Path) -> None:
-    stage_frame(lake, "run1", "articles", 0, articles_frame([BASE]))
-    stage_frame(lake, "run1", "articles", 1, articles_frame([replace(BASE, title="Later")]))
+    stage_frame(lake, "run1", "articles", 0, articles_frame([ARTICLE]))
+    stage_frame(lake, "run1", "articles", 1, articles_frame([replace(ARTICLE, title="Later")]))
     stats = commit_table.fn(lake, "run1", "articles")
     assert stats.duplicates == 1
     assert _read(lake)["title"].to_list() == ["Later"]
 
 
 def test_staging_is_invisible_to_readers(lake: Path) -> None:
-    _commit(lake, "run1", [BASE])
-    stage_frame(lake, "killed", "articles", 0, articles_frame([replace(BASE, article_id="zz")]))
+    _commit(lake, "run1", [ARTICLE])
+    stage_frame(lake, "killed", "articles", 0, articles_frame([replace(ARTICLE, article_id="zz")]))
     assert _read(lake)["article_id"].to_list() == ["a1"]
     with lake_lock(lake):  # the next run sweeps what a killed run left behind
         assert not (lake / "_staging").exists()
@@ -148,7 +125,7 @@ def test_a_page_that_became_an_article_leaves_rejects(lake: Path) -> None:
     stage_frame(lake, "run1", "rejects", 0, rejects_frame([reject], run_id="run1"))
     commit_table.fn(lake, "run1", "rejects")
     drop_staging(lake, "run1")
-    stage_frame(lake, "run2", "articles", 0, articles_frame([BASE]))
+    stage_frame(lake, "run2", "articles", 0, articles_frame([ARTICLE]))
     commit_table.fn(lake, "run2", "articles")
     resolved = pl.Series("source", ["in.html"])
     commit_table.fn(lake, "run2", "rejects", resolved)

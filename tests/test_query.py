@@ -10,7 +10,7 @@ from tasks.lake.commit import commit_table, stage_frame
 from tasks.lake.query import QueryError, run_query
 from tasks.lake.store import LakeNotFoundError
 from tasks.lake.tables import articles_frame
-from tests.test_lake import BASE
+from tests.conftest import ARTICLE
 
 
 def test_fresh_lake_answers_with_no_rows(lake: Path) -> None:
@@ -26,10 +26,10 @@ def test_a_missing_lake_is_an_error_not_an_empty_lake(lake: Path) -> None:
 
 
 def test_views_over_committed_rows(lake: Path) -> None:
-    stage_frame(lake, "r", "articles", 0, articles_frame([BASE]))
+    stage_frame(lake, "r", "articles", 0, articles_frame([ARTICLE]))
     commit_table.fn(lake, "r", "articles")
     frame = run_query(lake, "select domain, date, authors[1] as first_author from articles")
-    assert frame.rows() == [("news.example", BASE.published_at.date(), "Ann Lee")]
+    assert frame.rows() == [("news.example", ARTICLE.published_at.date(), "Ann Lee")]
 
 
 def test_bad_sql_is_a_query_error(lake: Path) -> None:
@@ -54,7 +54,7 @@ def test_bad_sql_is_a_query_error(lake: Path) -> None:
 def test_query_reads_the_lake_and_nothing_else(
     lake: Path, tmp_path: Path, sql: str, message: str
 ) -> None:
-    stage_frame(lake, "r", "articles", 0, articles_frame([BASE]))
+    stage_frame(lake, "r", "articles", 0, articles_frame([ARTICLE]))
     commit_table.fn(lake, "r", "articles")
     secret = tmp_path / "secret.csv"
     secret.write_text("password\nhunter2\n")

@@ -22,12 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[object, ...]]]:
+def reference(sample_lake: Path) -> dict[str, list[tuple[object, ...]]]:
     """The samples ingested by the default runner: worker processes on this machine."""
-    lake = tmp_path_factory.mktemp("reference") / "lake"
-    flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
-    flow(inputs=[str(SAMPLES)], lake=str(lake), workers=2)
-    tables = lake_tables(lake)
+    tables = lake_tables(sample_lake)
     assert len(tables["articles"]) > 5
     return tables
 

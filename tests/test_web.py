@@ -47,7 +47,7 @@ def _serve(server: HTTPServer, count: int = len(PAGES)) -> list[str]:
     return urls
 
 
-def _settings(lake: Path):  # noqa: ANN202 - Settings, spelled once in the helper's body
+def _settings(lake: Path):  # Settings, spelled once in the helper's body
     settings = load_settings()
     fetch = replace(
         settings.fetch, per_host_delay_s=0.0, allow_networks=("127.0.0.0/8",), backoff_s=0.01

@@ -105,7 +105,7 @@ def process_page(page: RawPage, settings: Settings, run_id: str) -> Article | Re
         )
     except PageError as exc:
         return Reject.from_error(exc, source=page.source, url=page.url, fetched_at=page.fetched_at)
-    except Exception as exc:  # noqa: BLE001 - a bug on one page must not cost the run
+    except Exception as exc:  # a bug on one page must not cost the run
         reason = f"{_UNEXPECTED}: {exc!r}"
         return Reject(
             source=page.source,

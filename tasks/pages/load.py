@@ -228,7 +228,7 @@ def _load_jsonl(path: str, max_bytes: int) -> Iterator[RawPage | Reject]:
                     yield _jsonl_record(line, source, fallback)
                 except LoadError as exc:
                     yield Reject.from_error(exc, source=source, url=None)
-                except Exception as exc:  # noqa: BLE001 - one odd record must not cost the file
+                except Exception as exc:  # one odd record must not cost the file
                     err = LoadError(f"unexpected error reading the record: {exc!r}")
                     yield Reject.from_error(err, source=source, url=None)
     except _GZIP_ERRORS as exc:

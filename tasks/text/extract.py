@@ -56,6 +56,13 @@ _FEED_ROOT = re.compile(
 # The body the page marks must hold at least this share of trafilatura's words to replace them;
 # a smaller marked body is a teaser or a fragment, not the article.
 _MARKED_BODY_SHARE = 0.9
+# Language identification reads this many characters: enough for a confident answer, and a
+# fixed cost per page however long the article.
+_LANGUAGE_SAMPLE = 1500
+# A feed or sitemap announces itself in its first bytes (the XML declaration and root element).
+_ROOT_SNIFF = 4096
+# Pages shorter than this are too small to hide an article in layout wrappers: no second pass.
+_MIN_WRAPPED_HTML = 1000
 
 # trafilatura logs a WARNING for every page it finds too short ("discarding data"): for a batch
 # pipeline that is a reject row, not a line on the user's terminal.
@@ -150,7 +157,7 @@ def _language(text: str, declared: str | None) -> str | None:
     """The language of the text itself; a page's declared language is often its template's."""
     if _words(text) < 5:
         return declared
-    lang, _score = py3langid.classify(text[:1500])
+    lang, _score = py3langid.classify(text[:_LANGUAGE_SAMPLE])
     return str(lang)
 
 
@@ -199,13 +206,13 @@ def article_from_html(
     page: RawPage, html: str, *, options: ExtractOptions, timeout_s: float, run_id: str
 ) -> Article:
     """Extract the article from one page's HTML, or raise ExtractError saying why there is none."""
-    if _FEED_ROOT.match(html[:4096]):
+    if _FEED_ROOT.match(html[:_ROOT_SNIFF]):
         msg = "the page is an RSS/Atom feed or a sitemap (XML), not an HTML page"
         raise ExtractError(msg)
     try:
         with _time_limit(timeout_s):
             meta, doc, text = _main_text(html, page.url, options)
-            if _words(text) < options.min_words and len(html) > 1000:
+            if _words(text) < options.min_words and len(html) > _MIN_WRAPPED_HTML:
                 flat = _WRAPPERS.sub(" ", html)
                 if len(flat) < len(html):
                     meta, doc, text = _main_text(flat, page.url, options)

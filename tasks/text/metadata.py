@@ -281,13 +281,17 @@ def bylines(
     return tuple(n for n in names if not any(m in _fold(n) or _fold(n) in m for m in marks))
 
 
+# A longer "author" is a sentence or a bio caught in the byline, not a name.
+_MAX_AUTHOR_CHARS = 80
+
+
 def clean_authors(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Names without "By", e-mail addresses, URLs or duplicates, in their given order."""
     seen: dict[str, str] = {}
     for raw in names:
         for part in re.split(r"\s*(?:;|\|)\s*", raw):
             name = _BYLINE_PREFIX.sub("", " ".join(part.split())).strip(" ,.")
-            if not name or _AUTHOR_JUNK.search(name) or len(name) > 80:
+            if not name or _AUTHOR_JUNK.search(name) or len(name) > _MAX_AUTHOR_CHARS:
                 continue
             seen.setdefault(name.casefold(), name)
     return tuple(seen.values())

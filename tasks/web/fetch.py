@@ -124,7 +124,7 @@ class Fetcher:
             transport = httpx.AsyncHTTPTransport(http2=True, limits=limits)
             # httpx takes no network backend; its pool (httpcore) does. Every connection then
             # resolves, checks and connects in one step (tasks/web/netguard.py, GuardedBackend).
-            transport._pool._network_backend = GuardedBackend(self.guard)  # noqa: SLF001
+            transport._pool._network_backend = GuardedBackend(self.guard)
         self._client = httpx.AsyncClient(
             http2=True,
             follow_redirects=False,
