@@ -25,7 +25,7 @@ from tasks.records import RawPage, Reject
 from tasks.settings import FetchOptions, Settings
 from tasks.web.discover import Discovery, discover
 from tasks.web.fetch import Fetcher, FetchResult, fetch_all
-from tasks.web.raw import fetch_state, item_from_raw, raw_frame, raw_items, stage_raw
+from tasks.web.raw import fetch_state, raw_items, stage_raw
 from tasks.web.sources import Outlet
 
 __all__ = ["WebStats", "discover_candidates", "fetch_chunk", "fetch_missing", "web_pages"]
@@ -101,15 +101,14 @@ def _fetch_into_raw(
         results = fetch_chunk(
             todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
         )
-        stage_raw(lake, run_id, chunk, results)
+        items = stage_raw(lake, run_id, chunk, results)
         crash_point("raw-staged")
-        rows = raw_frame(results, run_id=run_id).iter_rows(named=True)
-        for result, row in zip(results, rows, strict=True):
+        for result, item in zip(results, items, strict=True):
             if result.not_modified:
                 stats.count(result.host, "not modified")
                 continue
             stats.count(result.host, "fetched" if result.ok else "failed")
-            yield item_from_raw(row)
+            yield item
 
 
 def web_pages(

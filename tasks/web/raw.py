@@ -14,9 +14,11 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from email.message import Message
+from typing import TypedDict, cast
 
 import polars as pl
 
+from tasks.errors import FetchError
 from tasks.lake.commit import write_part
 from tasks.lake.store import LakeLike, as_lake
 from tasks.lake.tables import PARTITION, RAW
@@ -33,6 +35,21 @@ __all__ = [
     "raw_items",
     "stage_raw",
 ]
+
+
+class RawRow(TypedDict):
+    """One row of the raw zone (the `RAW` schema), as polars yields it."""
+
+    url: str
+    final_url: str | None
+    status: int | None
+    headers: str | None
+    redirects: list[str]
+    body: bytes | None
+    error: str | None
+    transient: bool | None
+    fetched_at: datetime | None
+    run_id: str
 
 
 def raw_frame(results: Iterable[FetchResult], *, run_id: str) -> pl.DataFrame:
@@ -56,11 +73,16 @@ def raw_frame(results: Iterable[FetchResult], *, run_id: str) -> pl.DataFrame:
     return frame.with_columns(pl.col("fetched_at").dt.date().alias(PARTITION))
 
 
-def stage_raw(lake: LakeLike, run_id: str, chunk: int, results: list[FetchResult]) -> None:
-    """Append a chunk of fetch results to the raw zone, one atomic file per fetch day."""
+def stage_raw(
+    lake: LakeLike, run_id: str, chunk: int, results: list[FetchResult]
+) -> list[RawPage | Reject]:
+    """Append a chunk of fetch results to the raw zone, one atomic file per fetch day, and give
+    back each result as the page (or fetch reject) the raw zone now holds: the rows written are
+    the rows extracted, built once."""
     frame = raw_frame(results, run_id=run_id)
     for (day,), part in frame.partition_by(PARTITION, as_dict=True).items():
         write_part(lake, "raw", day, f"part-{run_id}-{chunk:05d}.parquet", part.drop(PARTITION))
+    return [item_from_raw(cast(RawRow, row)) for row in frame.iter_rows(named=True)]
 
 
 def fetch_state(lake: LakeLike) -> pl.DataFrame:
@@ -129,21 +151,15 @@ def raw_items(
         .group_by("url", maintain_order=True)
         .last()
     )
-    return [item_from_raw(row) for row in rows.iter_rows(named=True)]
+    return [item_from_raw(cast(RawRow, row)) for row in rows.iter_rows(named=True)]
 
 
-def item_from_raw(row: dict[str, object]) -> RawPage | Reject:
+def item_from_raw(row: RawRow) -> RawPage | Reject:
     """A raw-zone row as the page the extractor reads, or as the reject of a failed fetch."""
+    url = row["url"]
     if row["body"] is None:
-        fetched_at = row["fetched_at"]
-        return Reject(
-            source=str(row["url"]),
-            url=str(row["url"]),
-            stage="fetch",
-            error="FetchError",
-            reason=str(row["error"] or f"HTTP {row['status']}"),
-            fetched_at=fetched_at if isinstance(fetched_at, datetime) else None,
-        )
+        failed = FetchError(row["error"] or f"HTTP {row['status']}", url=url)
+        return Reject.from_error(failed, source=url, url=url, fetched_at=row["fetched_at"])
     return page_from_raw(row)
 
 
@@ -154,16 +170,15 @@ def _charset(headers: dict[str, str]) -> str | None:
     return charset if isinstance(charset, str) else None
 
 
-def page_from_raw(row: dict[str, object]) -> RawPage:
+def page_from_raw(row: RawRow) -> RawPage:
     """A raw-zone row (or a fresh fetch) as the page the extractor reads."""
-    headers = json.loads(str(row["headers"])) if row.get("headers") else {}
-    fetched_at = row["fetched_at"]
+    headers = json.loads(row["headers"]) if row["headers"] else {}
     return RawPage(
-        source=str(row["url"]),
-        url=str(row["final_url"] or row["url"]),
-        body=row["body"] if isinstance(row["body"], bytes) else b"",
-        fetched_at=fetched_at if isinstance(fetched_at, datetime) else None,
+        source=row["url"],
+        url=row["final_url"] or row["url"],
+        body=row["body"] or b"",
+        fetched_at=row["fetched_at"],
         charset=_charset(headers),
-        status=int(row["status"]) if row["status"] is not None else None,  # type: ignore[call-overload]
+        status=row["status"],
         headers=headers,
     )
