@@ -1,6 +1,8 @@
 """Every command the README shows, run as a user runs it: the installed `newslake` in a
-subprocess, with no Prefect server configured, against a local lake and against a lake in an
-S3 bucket (moto's server). Each check compares what the command prints with what the lake holds,
+subprocess, against a local lake and against a lake in an S3 bucket (moto's server). The quick
+start runs as the README's first steps do, with no Prefect server configured; the longer
+sequences point `PREFECT_API_URL` at the session's Prefect server (the README's other path),
+so each of their commands does not start a server of its own. Each check compares what the command prints with what the lake holds,
 and no process a command started may outlive it (the `cli` fixture)."""
 
 from __future__ import annotations
@@ -87,11 +89,20 @@ def test_quick_start_commands(cli: Cli, lake_url: str) -> None:
     assert "completed" in runs.stdout
 
 
+def _with_running_server(cli: Cli) -> None:
+    """Point the commands at the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    cli.extra["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+
+
+@pytest.mark.usefixtures("prefect_harness")
 def test_web_backfill_and_reprocess_commands(
     cli: Cli, lake_url: str, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
     """`ingest URL`, `ingest urls.txt`, `ingest --sources --since --until`, `backfill` from
     outlets and from day-named files, `reprocess` of a range with rows and of an empty one."""
+    _with_running_server(cli)
     site = news_site(httpserver)
     feed = cli("ingest", site.feed, "--lake", lake_url, *ALLOW)
     assert feed.returncode == 0, feed.stdout
@@ -154,9 +165,11 @@ def test_web_backfill_and_reprocess_commands(
     )
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_scale_out_commands(cli: Cli, s3_lake: S3Lake, tmp_path: Path) -> None:
     """`ingest --runner dask --workers 2 --lake s3://…`, then the same query on that lake and
     on a local lake of the same input give the same answer."""
+    _with_running_server(cli)
     local = str(tmp_path / "lake")
     on_dask = cli(
         "ingest", str(SAMPLES), "--runner", "dask", "--workers", "2", "--lake", s3_lake.url
