@@ -113,6 +113,13 @@ def lake_tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
     return {table: run_query(lake, sql).rows() for table, sql in LAKE_QUERIES.items()}
 
 
+def readme_sql(comment: str) -> str:
+    """The README's SQL example that starts with `-- <comment>`, so a test runs what users copy."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"-- {comment}")
+    return text[start : text.index("```", start)].strip()
+
+
 def corpus(*parts: str) -> Path:
     """A path in ../shared/corpus, or skip the test when the corpus is absent."""
     path = CORPUS.joinpath(*parts)

@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest
 from tasks.lake.query import run_query
+from tests.conftest import readme_sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -78,6 +79,10 @@ def test_a_later_changed_capture_becomes_the_article_and_the_old_text_a_version(
         lake, "select title, text like '%reversed%' from versions order by captured_at"
     ).rows()
     assert versions == [("Council votes on the pier", False), ("Council reverses pier vote", True)]
+    article_id = run_query(lake, "select article_id from articles").item()
+    listed = run_query(lake, readme_sql("how a story changed").replace("…", article_id))
+    assert listed["title"].to_list() == ["Council votes on the pier", "Council reverses pier vote"]
+    assert listed["words_added"].to_list()[0] is None
     # Reading both captures again adds nothing.
     again = _run([first, updated], lake)
     assert again.tables["versions"].new == again.tables["captures"].new == 0

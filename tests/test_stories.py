@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest
 from tasks.lake.query import run_query
+from tests.conftest import readme_sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -105,6 +106,9 @@ def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(tmp_path: Pa
     assert 0.5 <= stories["daily.example"][1] < 1.0
     for alone in ("other.example", "letters-a.example", "letters-b.example"):
         assert stories[alone] == (alone, 1.0), alone
+
+    outlets = run_query(lake, readme_sql("one story's outlets in order of publication"))
+    assert outlets["domain"].to_list() == ["wire.example", "daily.example", "weekly.example"]
 
     # The same pages in one run, in another order, give the same stories.
     again = tmp_path / "again"
