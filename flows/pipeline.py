@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from itertools import chain, islice
 
 from prefect.futures import PrefectFuture, as_completed
@@ -61,24 +62,39 @@ def process_items(
     head = list(islice(stream, settings.run.inline_pages + 1))
     if len(head) <= settings.run.inline_pages:
         return _process_inline(head, settings, run_id, on_batch, first_batch)
+    stream_batches = batches(chain(head, stream), settings.run)
+    return _bounded(
+        (
+            partial(process_batch.submit, pages, rejects, settings=settings, run_id=run_id,
+                    batch=number)
+            for number, (pages, rejects) in enumerate(stream_batches, start=first_batch)
+        ),
+        settings,
+        on_batch,
+    )  # fmt: skip
+
+
+def _bounded(
+    submissions: Iterable[Callable[[], PrefectFuture[BatchResult]]],
+    settings: Settings,
+    on_batch: Callable[[BatchResult], None] | None,
+) -> BatchResult:
+    """Make each submission to the flow's task runner, with at most `workers x
+    inflight_per_worker` in flight (the next waits for one to finish); the summed counts."""
     totals = BatchResult()
     inflight: list[PrefectFuture[BatchResult]] = []
     cap = settings.run.worker_count * settings.run.inflight_per_worker
 
     def collect(future: PrefectFuture[BatchResult]) -> None:
-        result = future.result()
         inflight.remove(future)
-        totals.add(result)
+        totals.add(future.result())
         if on_batch is not None:
             on_batch(totals)
 
-    stream_batches = batches(chain(head, stream), settings.run)
-    for number, (pages, rejects) in enumerate(stream_batches, start=first_batch):
+    for submit in submissions:
         if len(inflight) >= cap:
             collect(next(as_completed(inflight)))
-        inflight.append(
-            process_batch.submit(pages, rejects, settings=settings, run_id=run_id, batch=number)
-        )
+        inflight.append(submit())
     for future in as_completed(list(inflight)):
         collect(future)
     return totals
@@ -115,24 +131,14 @@ def process_files(
     pages.close()  # what was read ahead is read again by the shards
     if len(head) <= settings.run.inline_pages:
         return process_items(head, settings, run_id, on_batch), SHARD_BATCHES
-    totals = BatchResult()
-    inflight: list[PrefectFuture[BatchResult]] = []
-    cap = settings.run.worker_count * settings.run.inflight_per_worker
-
-    def collect(future: PrefectFuture[BatchResult]) -> None:
-        inflight.remove(future)
-        totals.add(future.result())
-        if on_batch is not None:
-            on_batch(totals)
-
-    number = 0
-    for number, shard in enumerate(shards(files, settings.run.batch_pages)):
-        if len(inflight) >= cap:
-            collect(next(as_completed(inflight)))
-        inflight.append(process_shard.submit(shard, number, settings=settings, run_id=run_id))
-    for future in as_completed(list(inflight)):
-        collect(future)
-    return totals, (number + 1) * SHARD_BATCHES
+    numbered = list(enumerate(shards(files, settings.run.batch_pages)))
+    totals = _bounded(
+        (partial(process_shard.submit, shard, n, settings=settings, run_id=run_id)
+         for n, shard in numbered),
+        settings,
+        on_batch,
+    )  # fmt: skip
+    return totals, len(numbered) * SHARD_BATCHES
 
 
 def commit_run(lake: Lake, run_id: str, settings: Settings) -> dict[str, CommitStats]:

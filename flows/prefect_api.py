@@ -109,10 +109,10 @@ def _free_port() -> int:
 class PrefectApi:
     """The API a command's flows will use; `ready()` waits for it and points Prefect at it."""
 
-    def __init__(self, *, reuse_local: bool = True) -> None:
+    def __init__(self) -> None:
         self.url: str | None = os.environ.get("PREFECT_API_URL") or _configured_in_process()
         self.process: subprocess.Popen[bytes] | None = None
-        if self.url is None and reuse_local and answers(LOCAL_API):
+        if self.url is None and answers(LOCAL_API):
             self.url = LOCAL_API
         if self.url is None:
             port = _free_port()

@@ -112,7 +112,7 @@ def test_reprocess_replaces_rows_of_an_older_extractor(httpserver: HTTPServer, l
 
 
 class _FlakyBatches:
-    """Stands in for `process_batch` inside `process_day`: fails the first attempt of one day,
+    """Stands in for `process_batch` where a day runs its batches (`process_in_turn`): fails the first attempt of one day,
     or every attempt of it, and counts the attempts of each day."""
 
     def __init__(self, day: date, *, always: bool) -> None:
@@ -134,7 +134,7 @@ def test_a_failed_day_is_retried_alone(
     httpserver: HTTPServer, lake: Path, monkeypatch: pytest.MonkeyPatch, always: bool
 ) -> None:
     flaky = _FlakyBatches(DAYS[1], always=always)
-    monkeypatch.setattr("tasks.pages.day.process_batch", flaky)
+    monkeypatch.setattr("tasks.pages.batch.process_batch", flaky)
     monkeypatch.setattr(
         "flows.pipeline.process_day", process_day.with_options(retry_delay_seconds=0)
     )

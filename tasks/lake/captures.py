@@ -16,16 +16,15 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from tasks.lake.commit import read_staged, staged_files
+from tasks.lake.commit import read_staged, read_staged_batches, staged_files
 from tasks.lake.store import Lake
-from tasks.lake.tables import CHILDREN, PARTITION
+from tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
 
 __all__ = ["TRUNCATED_SHARE", "choose_captures"]
 
 # A capture with fewer words than this share of the article's longest capture is a truncated,
 # paywalled or error version of it: it is recorded, never made the article row.
 TRUNCATED_SHARE = 0.5
-_CAPTURED = pl.coalesce("fetched_at", "extracted_at").alias("captured_at")
 
 
 def _lake_rows(lake: Lake, ids: pl.Series) -> pl.DataFrame:
@@ -39,7 +38,7 @@ def _lake_rows(lake: Lake, ids: pl.Series) -> pl.DataFrame:
                     "word_count": pl.Int32}
         )  # fmt: skip
     return frame.filter(pl.col("article_id").is_in(ids.implode())).select(
-        "article_id", "capture_id", _CAPTURED, "word_count"
+        "article_id", "capture_id", CAPTURED_AT, "word_count"
     )
 
 
@@ -62,12 +61,9 @@ def choose_captures(lake: Lake, run_id: str) -> int:
     files = staged_files(lake, run_id, "articles")
     if not files:
         return 0
-    staged = pl.concat(
-        [read_staged(lake, [f], "articles").with_columns(pl.lit(i).alias("_batch"))
-         for i, f in enumerate(files)]
-    )  # fmt: skip
+    staged = read_staged_batches(lake, files, "articles")
     ids = staged["article_id"].unique()
-    ours = staged.select("article_id", "capture_id", _CAPTURED, "word_count", "_batch")
+    ours = staged.select("article_id", "capture_id", CAPTURED_AT, "word_count", "_batch")
     theirs = _lake_rows(lake, ids).with_columns(pl.lit(-1).alias("_batch"))
     candidates = pl.concat([ours, theirs.cast(ours.schema)]).unique(["article_id", "capture_id"])
     longest = (
@@ -83,6 +79,11 @@ def choose_captures(lake: Lake, run_id: str) -> int:
         .unique("article_id", keep="first", maintain_order=True)
     )
     kept_from_lake = chosen.filter(pl.col("_batch") < 0).height
+    # A batch's child rows are staged under the same file name as its article rows.
+    children = {
+        child: {PurePosixPath(p).name: p for p in staged_files(lake, run_id, child)}
+        for child in CHILDREN
+    }
     for number, path in enumerate(files):
         rows = staged.filter(pl.col("_batch") == number)
         keep = rows.join(
@@ -90,14 +91,11 @@ def choose_captures(lake: Lake, run_id: str) -> int:
         )
         _rewrite(lake, path, keep.drop("_batch"), rows.height)
         name = PurePosixPath(path).name
-        for child in CHILDREN:
-            for child_path in staged_files(lake, run_id, child):
-                if PurePosixPath(child_path).name == name:
-                    child_rows = read_staged(lake, [child_path], child)
-                    wanted = child_rows.filter(
-                        pl.col("article_id").is_in(keep["article_id"].implode())
-                    )
-                    _rewrite(lake, child_path, wanted, child_rows.height)
+        for child, paths in children.items():
+            if name in paths:
+                child_rows = read_staged(lake, [paths[name]], child)
+                wanted = child_rows.filter(pl.col("article_id").is_in(keep["article_id"].implode()))
+                _rewrite(lake, paths[name], wanted, child_rows.height)
     return kept_from_lake
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "commit_table",
     "drop_staging",
     "read_staged",
+    "read_staged_batches",
     "staged_files",
     "lake_lock",
     "stage_frame",
@@ -133,6 +134,15 @@ def read_staged(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
     return lake.read(files).select(list(schema)).cast(schema)
 
 
+def read_staged_batches(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
+    """A table's staged rows with the number of the file (batch) each came from, `_batch`: a
+    row staged again later in the run replaces an earlier one."""
+    return pl.concat(
+        [read_staged(lake, [f], table).with_columns(pl.lit(i).alias("_batch"))
+         for i, f in enumerate(files)]
+    )  # fmt: skip
+
+
 @task(name="commit-table", task_run_name="commit-{table}", retries=2, retry_delay_seconds=2)
 def commit_table(
     lake: LakeLike, run_id: str, table: TableName, resolved: pl.Series | None = None
@@ -194,11 +204,7 @@ def commit_children(lake: LakeLike, run_id: str, table: TableName) -> CommitStat
     files = staged_files(lake, run_id, table)
     if not files:
         return CommitStats()
-    batches = [
-        read_staged(lake, [f], table).with_columns(pl.lit(i).alias("_batch"))
-        for i, f in enumerate(files)
-    ]
-    scanned = pl.concat(batches)
+    scanned = read_staged_batches(lake, files, table)
     last = scanned.group_by("article_id").agg(pl.col("_batch").max())
     staged = scanned.join(last, on=["article_id", "_batch"], how="semi").drop("_batch")
     ids = staged["article_id"].unique()

@@ -151,7 +151,7 @@ def assign_stories(lake: Lake, run_id: str, threshold: float) -> None:
         return
     pending = read_staged(lake, files, "stories")
     chosen = staged_files(lake, run_id, "articles")
-    captures = read_staged(lake, chosen, "articles")["capture_id"] if chosen else pl.Series([])
+    captures = lake.read(chosen, ["capture_id"])["capture_id"] if chosen else pl.Series([])
     pending = pending.filter(pl.col("capture_id").is_in(captures.implode()))
     for path in files:
         lake.remove(path)

@@ -30,6 +30,7 @@ __all__ = [
     "SCHEMAS",
     "CONTENT",
     "TableName",
+    "CAPTURED_AT",
     "CAPTURES",
     "STORIES",
     "VERSIONS",
@@ -244,6 +245,10 @@ CONTENT: dict[TableName, tuple[str, ...]] = {
 }
 
 
+# When a capture was made: its fetch, else (a file's page with no fetch time) its extraction.
+CAPTURED_AT = pl.coalesce("fetched_at", "extracted_at").alias("captured_at")
+
+
 def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     """A frame in a table's current schema: a column an older newslake did not write (a lake
     made before it existed) is added empty, so old partitions merge with new rows."""
@@ -279,7 +284,7 @@ def captures_frame(articles: pl.DataFrame) -> pl.DataFrame:
         "article_id",
         "source",
         "url",
-        pl.coalesce("fetched_at", "extracted_at").alias("captured_at"),
+        CAPTURED_AT,
         "content_hash",
         "word_count",
         "run_id",
@@ -299,7 +304,7 @@ def versions_frame(articles: pl.DataFrame) -> pl.DataFrame:
         "title",
         "text",
         "word_count",
-        pl.coalesce("fetched_at", "extracted_at").alias("captured_at"),
+        CAPTURED_AT,
         "run_id",
     ).unique("version_id", keep="first", maintain_order=True)
     return _with_partition(frame, "captured_at")

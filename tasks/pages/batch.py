@@ -34,7 +34,7 @@ from tasks.text.extract import article_from_html, article_from_text
 from tasks.text.quotes import quote_rows
 from tasks.web.urls import domain_of
 
-__all__ = ["BatchResult", "batches", "process_batch", "process_page"]
+__all__ = ["BatchResult", "batches", "process_batch", "process_in_turn", "process_page"]
 
 _UNEXPECTED = "unexpected error while processing the page"
 
@@ -141,7 +141,7 @@ def process_batch(
         outcome = process_page(page, settings, run_id)
         if isinstance(outcome, Article):
             articles.append(outcome)
-            result.domains[outcome.domain or "(none)"] += 1
+            result.domains[outcome.domain or NO_DOMAIN] += 1
             result.words += outcome.word_count
         else:
             failed.append(outcome)
@@ -153,12 +153,11 @@ def process_batch(
             get_run_logger().warning(
                 "page %s failed at %s: %s", reject.source, reject.stage, reject.reason
             )
-    for article in articles:
-        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "pages")] += 1
-        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "articles")] += 1
-    for reject in failed:
-        result.by_domain[(domain_of(reject.url) or NO_DOMAIN, "pages")] += 1
-        result.by_domain[(domain_of(reject.url) or NO_DOMAIN, "rejects")] += 1
+    outcomes = [(a.url, "articles") for a in articles] + [(r.url, "rejects") for r in failed]
+    for url, measure in outcomes:
+        domain = domain_of(url) or NO_DOMAIN
+        result.by_domain[(domain, "pages")] += 1
+        result.by_domain[(domain, measure)] += 1
     lake = Lake.of(settings.lake)
     frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
@@ -172,6 +171,17 @@ def process_batch(
     stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))
     crash_point("batch-staged")
     return result
+
+
+def process_in_turn(
+    items: Iterable[RawPage | Reject], *, settings: Settings, run_id: str, first_batch: int = 0
+) -> BatchResult:
+    """A stream's batches processed one after another in this process, numbered from
+    `first_batch`: the work of a task that is itself a unit of the run (a shard, a day)."""
+    totals = BatchResult()
+    for number, (pages, rejects) in enumerate(batches(items, settings.run), start=first_batch):
+        totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=run_id, batch=number))
+    return totals
 
 
 def _entities_by_article(
@@ -218,8 +228,9 @@ def _children(
         nlp = load_pipeline(model) if model else None
         quoted = quote_rows(article.article_id, article.text, found, nlp=nlp)
         quote_rows_ += quoted
-        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "entities")] += len(found)
-        result.by_domain[(domain_of(article.url) or NO_DOMAIN, "quotes")] += len(quoted)
+        domain = domain_of(article.url) or NO_DOMAIN
+        result.by_domain[(domain, "entities")] += len(found)
+        result.by_domain[(domain, "quotes")] += len(quoted)
     result.entities += len(entity_rows)
     result.quotes += len(quote_rows_)
     return entity_rows, quote_rows_

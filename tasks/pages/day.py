@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.lake.commit import drop_staging
 from tasks.lake.store import Lake
-from tasks.pages.batch import BatchResult, batches, process_batch
+from tasks.pages.batch import BatchResult, process_in_turn
 from tasks.pages.load import iter_pages
 from tasks.settings import Settings
 from tasks.web.raw import raw_items
@@ -54,7 +54,4 @@ def process_day(day: date, inputs: DayInputs, *, settings: Settings, run_id: str
     drop_staging(lake, rid)  # what an earlier attempt of this day staged
     fetched = raw_items(lake, inputs.urls, inputs.raw_files)
     items = chain(fetched, iter_pages(inputs.files, settings.limits))
-    totals = BatchResult()
-    for number, (pages, rejects) in enumerate(batches(items, settings.run)):
-        totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=rid, batch=number))
-    return totals
+    return process_in_turn(items, settings=settings, run_id=rid)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.pages.batch import BatchResult, batches, process_batch
+from tasks.pages.batch import BatchResult, process_in_turn
 from tasks.pages.load import input_kind, iter_pages
 from tasks.settings import Settings
 
@@ -41,11 +41,12 @@ def process_shard(files: list[str], number: int, *, settings: Settings, run_id: 
         settings: the run's settings.
         run_id: the run these rows belong to.
     """
-    totals = BatchResult()
-    for i, (pages, rejects) in enumerate(batches(iter_pages(files, settings.limits), settings.run)):
-        batch = number * SHARD_BATCHES + i
-        totals.add(process_batch.fn(pages, rejects, settings=settings, run_id=run_id, batch=batch))
-    return totals
+    return process_in_turn(
+        iter_pages(files, settings.limits),
+        settings=settings,
+        run_id=run_id,
+        first_batch=number * SHARD_BATCHES,
+    )
 
 
 def shards(files: list[str], pages_per_shard: int) -> Iterator[list[str]]:

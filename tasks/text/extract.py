@@ -143,14 +143,10 @@ def _canonical(url: str | None) -> str | None:
     return normalise_url(url) or url
 
 
-def _hash(text: str) -> str:
-    return digest(text)
-
-
 def _identity(url: str | None, text: str) -> tuple[str, str]:
     """(article_id, content_hash): the id follows the canonical URL, else the normalised text."""
-    content_hash = _hash(" ".join(text.split()))
-    return (_hash(url) if url else content_hash), content_hash
+    content_hash = digest(" ".join(text.split()))
+    return (digest(url) if url else content_hash), content_hash
 
 
 def _language(text: str, declared: str | None) -> str | None:
