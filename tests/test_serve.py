@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,38 @@ def _api(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
     return response.json() if response.status_code in (200, 201) else None
 
 
+def _healthy(api: str) -> bool:
+    """Whether the server answers its health check (a GET route: a POST there is refused)."""
+    try:
+        return httpx.get(f"{api}/health", timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _trigger(api: str, deployment_id: str, **parameters: Any) -> str:
+    """Create a run of a deployment and return its id.
+
+    A server busy starting the worker's first runs (SQLite under two loaded cores) can take longer
+    than one request's timeout; the idempotency key makes a retry return the run the timed-out
+    request may already have created, never a second one."""
+    body = {"parameters": parameters, "idempotency_key": uuid.uuid4().hex}
+    deadline = time.monotonic() + 120
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.post(
+                f"{api}/deployments/{deployment_id}/create_flow_run", json=body, timeout=30
+            )
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        else:
+            if response.status_code in (200, 201):
+                return str(response.json()["id"])
+            last = f"{response.status_code} {response.text[:500]}"
+        time.sleep(2)
+    pytest.fail(f"could not create a run of deployment {deployment_id}: {last}")
+
+
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -134,10 +167,7 @@ def test_serve_runs_schedules_and_on_demand_deployments(cli: Cli, tmp_path: Path
         assert scheduled["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
 
         def trigger(key: tuple[str, str], **parameters: Any) -> str:
-            run = _api(api, f"/deployments/{by_name[key]['id']}/create_flow_run",
-                       {"parameters": parameters})  # fmt: skip
-            assert run is not None
-            return str(run["id"])
+            return _trigger(api, by_name[key]["id"], **parameters)
 
         backfill = trigger(
             ("on-demand", "backfill"), start="2022-09-01", end="2022-09-03",
@@ -230,8 +260,9 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
     worker = None
     try:
         deadline = time.monotonic() + 120
-        while _api(api, "/health") is None and time.monotonic() < deadline:
+        while not _healthy(api):
             assert server.poll() is None
+            assert time.monotonic() < deadline, "the Prefect server did not come up in 120 s"
             time.sleep(1)
         pool = cli("work-pool", "create", "newslake", "--type", "process", program="prefect")
         assert pool.returncode == 0, pool.stdout
@@ -244,10 +275,7 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
         }
 
         def trigger(key: tuple[str, str], **parameters: Any) -> str:
-            run = _api(api, f"/deployments/{by_name[key]}/create_flow_run",
-                       {"parameters": parameters})  # fmt: skip
-            assert run is not None
-            return str(run["id"])
+            return _trigger(api, by_name[key], **parameters)
 
         ids = {
             "ingest": trigger(
