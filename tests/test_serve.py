@@ -78,7 +78,7 @@ def _free_port() -> int:
 def _api(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """POST to the Prefect server's REST API; None while it does not answer."""
     try:
-        response = httpx.post(f"{api}{path}", json=body or {}, timeout=10)
+        response = httpx.post(f"{api}{path}", json=body or {}, timeout=30)
     except httpx.HTTPError:
         return None
     return response.json() if response.status_code in (200, 201) else None
@@ -269,10 +269,12 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
         deploy = cli("--no-prompt", "deploy", "--all", program="prefect")
         assert deploy.returncode == 0, deploy.stdout
         worker = cli.popen("worker", "start", "--pool", "newslake", program="prefect")
-        by_name = {
-            (d["name"], d["entrypoint"].rsplit(":", 1)[1]): d["id"]
-            for d in _api(api, "/deployments/filter") or []
-        }
+        deployed: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while len(deployed) < 3:  # a read that times out on a busy server is asked again
+            assert time.monotonic() < deadline, deployed
+            deployed = _api(api, "/deployments/filter") or []
+        by_name = {(d["name"], d["entrypoint"].rsplit(":", 1)[1]): d["id"] for d in deployed}
 
         def trigger(key: tuple[str, str], **parameters: Any) -> str:
             return _trigger(api, by_name[key], **parameters)
