@@ -35,6 +35,19 @@ def test_clean_title(title: str, expected: str) -> None:
     assert clean_title(title, sitename="Town Crier", domain="towncrier.co.uk") == expected
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Budget vote | TC | 28.04.2023", "Budget vote"),  # the host's short label, then a date
+        ("TC - Budget vote", "Budget vote"),
+        ("Budget vote on 28.04.2023", "Budget vote on 28.04.2023"),  # a date inside stays
+        ("The www - a history", "The www - a history"),  # "www" is no site name
+    ],
+)
+def test_clean_title_knows_the_hosts_short_name(title: str, expected: str) -> None:
+    assert clean_title(title, sitename="TC.COM", domain="www.tc.com") == expected
+
+
 def test_pick_title_prefers_agreement() -> None:
     assert (
         pick_title([("SEO title", 1), ("Real title", 1), ("real  title", 1), (None, 1)])

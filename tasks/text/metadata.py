@@ -221,12 +221,21 @@ def _fold(text: str) -> str:
     return re.sub(r"\W+", "", text.casefold())
 
 
+def _host_labels(domain: str | None) -> list[str]:
+    """The host's own labels: "www.dw.com" -> ["dw"] (no "www", no top-level domain)."""
+    labels = (domain or "").removeprefix("www.").split(".")
+    return [_fold(label) for label in labels[:-1] or labels if label]
+
+
 def _site_marks(sitename: str | None, domain: str | None) -> set[str]:
     """Folded forms of the site's name: its sitename, its host and the host's longest label."""
-    marks = {_fold(sitename or ""), _fold(domain or "")}
-    if domain:
-        marks.add(_fold(max(domain.split(".")[:-1] or [domain], key=len)))
+    marks = {_fold(sitename or ""), _fold((domain or "").removeprefix("www."))}
+    marks.add(max(_host_labels(domain) or [""], key=len))
     return {m for m in marks if len(m) >= 3}
+
+
+# A date after a site's name ("Story | DW | 28.04.2023"): day, month and year in any order.
+_DATE_PART = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$")
 
 
 def clean_title(title: str | None, *, sitename: str | None, domain: str | None) -> str | None:
@@ -239,10 +248,12 @@ def clean_title(title: str | None, *, sitename: str | None, domain: str | None) 
         return None
     title = " ".join(unescape(title).split())
     marks = _site_marks(sitename, domain)
+    # A part that is exactly a label of the host counts however short it is ("DW" on dw.com).
+    labels = set(_host_labels(domain))
 
     def is_furniture(part: str) -> bool:
         folded = _fold(part)
-        if not folded:
+        if not folded or folded in labels or _DATE_PART.match(part.strip()):
             return True
         if _BYLINE_PREFIX.match(part) and len(part.split()) <= 5:
             return True
