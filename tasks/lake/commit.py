@@ -167,17 +167,23 @@ def commit_table(
     wanted = {key: staged[key], **({"source": resolved} if by_source else {})}
     held = _days_holding(lake, table, wanted)
     days = sorted(set(staged[PARTITION].to_list()) | set(held))
+    # Split once: filtering the staged rows per day costs days x rows, and a crawl of old pages
+    # stages rows on hundreds of days.
+    by_day = staged.partition_by(PARTITION, as_dict=True, include_key=False)
+    staged_keys = staged[key].implode()
+    empty = staged.clear().drop(PARTITION)
     new = updated = unchanged = 0
     for day in days:
         path = _partition_file(lake, table, day)
         existing = _read_partition(lake, path, table)
-        incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
-        before = existing.filter(pl.col(key).is_in(staged[key].implode()))
+        incoming = by_day.get((day,), empty)
+        before = existing.filter(pl.col(key).is_in(staged_keys))
         same = incoming.join(before, on=[key, *content], how="semi")
         changed = incoming.join(same, on=key, how="anti")
-        kept = existing.filter(~pl.col(key).is_in(changed[key].implode()))
-        kept = kept.filter(
-            ~pl.col(key).is_in(staged.filter(pl.col(PARTITION) != day)[key].implode())
+        # An existing row stays unless the run staged its key (here changed, or on another day);
+        # a row the run staged unchanged stays as it was.
+        kept = existing.filter(
+            ~pl.col(key).is_in(staged_keys) | pl.col(key).is_in(same[key].implode())
         )
         if by_source:
             kept = kept.filter(~pl.col("source").is_in(resolved.implode()))
