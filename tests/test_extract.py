@@ -6,6 +6,7 @@ import gzip
 import json
 
 import pytest
+import trafilatura
 
 from tasks.errors import ExtractError
 from tasks.records import PreExtracted, RawPage
@@ -81,6 +82,29 @@ def test_deeply_nested_tags_still_yield_the_article() -> None:
     nested = "<div>" * 5000 + PARAGRAPH + "</div>" * 5000
     article = _extract(f"<html><body>{nested}</body></html>")
     assert "item 11 of the budget" in article.text
+
+
+def test_short_and_long_articles_read_as_trafilatura_full_pass_reads_them() -> None:
+    """A short article (under 150 words) takes trafilatura's full pass with its readability and
+    jusText comparison; a long one keeps the fast pass's text, which on such a page is the text
+    the full pass gives: skipping the comparison loses nothing there."""
+    furniture = (
+        "<nav><a href='/'>Home</a> <a href='/sport'>Sport</a></nav>"
+        "<footer><p>Share this story. Sign up for our newsletter. All rights reserved.</p></footer>"
+    )
+    long_body = "".join(
+        f"<p>{' '.join(f'Council item {i}.{j} passed after a long debate.' for j in range(4))}</p>"
+        for i in range(12)
+    )
+    for body in (PARAGRAPH, long_body):
+        html = f"<html><body>{furniture}<article><h1>Budget vote</h1>{body}</article></body></html>"
+        full = trafilatura.extract(
+            html, favor_precision=OPTIONS.favor_precision, include_comments=False,
+            include_tables=OPTIONS.include_tables,
+        )  # fmt: skip
+        article = _extract(html)
+        assert article.text == full
+        assert "newsletter" not in article.text
 
 
 def test_pre_extracted_text_is_kept_exactly() -> None:
