@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,26 @@ def test_an_article_in_a_language_without_a_model_gets_no_entities(sample_lake: 
     )
     assert counts["de"] == 0  # the German sample article: no German model is configured
     assert counts["en"] > 0
+
+
+def test_threads_tag_with_their_own_pipeline() -> None:
+    """A spaCy pipeline is not safe to share between threads: each thread gets its own, and
+    three threads tagging at once find what one thread finds alone."""
+    model = SETTINGS.entities.model_for("en") or ""
+    article = seed_article()
+    items = [(article.title or "", article.text)]
+
+    def tag(together: threading.Barrier | None = None) -> tuple[int, list[tuple[str, str]]]:
+        if together is not None:
+            together.wait(timeout=60)  # three threads, all tagging at once
+        nlp = load_pipeline(model)
+        assert load_pipeline(model) is nlp  # once per thread
+        (found,) = find_entities(nlp, items, SETTINGS.entities.labels, 8)
+        return id(nlp), sorted((e.name, e.label) for e in found)
+
+    alone = tag()[1]
+    together = threading.Barrier(3)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: tag(together), range(3)))
+    assert len({pipeline for pipeline, _ in results}) == 3
+    assert all(found == alone for _, found in results)

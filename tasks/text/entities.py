@@ -16,11 +16,11 @@ joins across articles and runs.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
-from functools import lru_cache
 from typing import Any, Literal
 
 from tasks.ids import digest
@@ -193,17 +193,25 @@ def salience(entity: Entity, text_length: int) -> float:
     return round(score, 4)
 
 
-@lru_cache(maxsize=4)
-def load_pipeline(model: str) -> Any:
-    """Load a spaCy pipeline once per process (no lemmatizer: nothing reads lemmas).
+_PIPELINES = threading.local()
 
+
+def load_pipeline(model: str) -> Any:
+    """Load a spaCy pipeline once per thread (no lemmatizer: nothing reads lemmas).
+
+    Per thread, not per process: one pipeline tagging in two threads at once corrupts the
+    parser's state (a backfill whose days ran on a thread pool failed with an OverflowError
+    inside spaCy). Workers are single-threaded processes, so there it is once per worker.
     NER runs with every other component disabled (`_NER_ONLY`): the small English model's NER
     has its own tok2vec, so that gives the same entities at about twice the speed. The parser
     is run only on the sentences that hold quotes (`tasks/text/speakers.py`).
     """
-    import spacy
+    loaded: dict[str, Any] = _PIPELINES.__dict__.setdefault("by_model", {})
+    if model not in loaded:
+        import spacy
 
-    return spacy.load(model, exclude=["lemmatizer"])
+        loaded[model] = spacy.load(model, exclude=["lemmatizer"])
+    return loaded[model]
 
 
 def _ner_only(nlp: Any) -> list[str]:
