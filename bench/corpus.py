@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
+from bench.splits import Split, split_of
+from tasks.errors import PageError
 from tasks.records import Article, RawPage
-from tasks.settings import load_settings
+from tasks.settings import ExtractOptions, load_settings
 from tasks.text.extract import article_from_html
 
 CORPUS = Path(
@@ -52,11 +59,37 @@ def record(section: str, body: str) -> None:
     RESULTS.write_text(text)
 
 
+@cache
+def _options() -> ExtractOptions:
+    return load_settings().extract
+
+
 def seed_article() -> Article:
     """The project's reference article, extracted with newslake's defaults."""
     seed = require("seed")
     html = (seed / "kharkiv-offensive.html").read_text()
     page = RawPage(source="seed", url=None)
-    return article_from_html(
-        page, html, options=load_settings().extract, timeout_s=0, run_id="bench"
-    )
+    return article_from_html(page, html, options=_options(), timeout_s=0, run_id="bench")
+
+
+def newslake_article(source: str, url: str | None, html: str) -> Article | None:
+    """newslake's article from one corpus page with its default settings; None when newslake
+    rejects the page (the benches score that as an empty text and no metadata)."""
+    try:
+        return article_from_html(
+            RawPage(source=source, url=url), html, options=_options(), timeout_s=0, run_id="bench"
+        )
+    except PageError:
+        return None
+
+
+def corpus_pages(
+    wanted: Callable[[dict[str, Any]], bool],
+) -> Iterator[tuple[str, dict[str, Any], str, Split]]:
+    """(url, expectations, html, split) of each corpus/pages page whose expectations are
+    `wanted`; the split is by file name (`bench/splits.py`)."""
+    root = require("pages")
+    for url, item in json.loads((root / "expectations.json").read_text()).items():
+        if wanted(item):
+            raw = gzip.decompress((root / "html" / item["file"]).read_bytes())
+            yield url, item, raw.decode("utf-8", "replace"), split_of(item["file"])

@@ -18,18 +18,13 @@ import time
 
 import trafilatura
 
-from bench.corpus import record, require, token_f1
+from bench.corpus import corpus_pages, newslake_article, record, require, token_f1
 from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
-from tasks.errors import PageError
-from tasks.records import RawPage
-from tasks.settings import load_settings
-from tasks.text.extract import article_from_html
 
 
 def main() -> None:
     root = require("extraction")
     gold = json.loads((root / "ground-truth.json").read_text())
-    options = load_settings().extract
     names = ("trafilatura defaults", "trafilatura precision", "newslake")
     scores: dict[tuple[str, Split], list[float]] = {
         (name, split): [] for name in names for split in (DEVELOPMENT, HELD_OUT)
@@ -42,12 +37,8 @@ def main() -> None:
         scores["trafilatura defaults", split].append(token_f1(trafilatura.extract(html), body))
         precise = trafilatura.extract(html, favor_precision=True, include_comments=False)
         scores["trafilatura precision", split].append(token_f1(precise, body))
-        page = RawPage(source=key, url=item["url"])
-        try:
-            text = article_from_html(page, html, options=options, timeout_s=0, run_id="bench").text
-        except PageError:
-            text = ""
-        scores["newslake", split].append(token_f1(text, body))
+        article = newslake_article(key, item["url"], html)
+        scores["newslake", split].append(token_f1(article.text if article else "", body))
     dev, held = len(scores["newslake", DEVELOPMENT]), len(scores["newslake", HELD_OUT])
     lines = [
         f"`make bench` / `python -m bench.extraction` — {len(gold)} pages of corpus/extraction "
@@ -76,29 +67,17 @@ def _fold(text: str | None) -> str:
 
 def snippets() -> None:
     """Must-have snippets found and boilerplate snippets kept out, on corpus/pages."""
-    root = require("pages")
-    expected = json.loads((root / "expectations.json").read_text())
-    options = load_settings().extract
     names = ("trafilatura precision", "newslake")
     # (found, must-have, kept out, boilerplate, seconds) per extractor and split
     tally = {(n, s): [0, 0, 0, 0, 0.0] for n in names for s in (DEVELOPMENT, HELD_OUT)}
-    for url, item in expected.items():
-        if not item.get("with") and not item.get("without"):
-            continue
-        html = gzip.decompress((root / "html" / item["file"]).read_bytes()).decode(
-            "utf-8", "replace"
-        )
-        split = split_of(item["file"])
+    pages = 0
+    for url, item, html, split in corpus_pages(lambda i: bool(i.get("with") or i.get("without"))):
+        pages += 1
         for name in names:
             started = time.perf_counter()
             if name == "newslake":
-                page = RawPage(source=item["file"], url=url)
-                try:
-                    text = article_from_html(
-                        page, html, options=options, timeout_s=0, run_id="bench"
-                    ).text
-                except PageError:
-                    text = ""
+                article = newslake_article(item["file"], url, html)
+                text = article.text if article else ""
             else:
                 text = trafilatura.extract(html, favor_precision=True, include_comments=False)
             row = tally[name, split]
@@ -109,7 +88,7 @@ def snippets() -> None:
             row[2] += sum(_fold(w) not in text for w in item.get("without", []))
             row[3] += len(item.get("without", []))
     lines = [
-        f"`python -m bench.extraction` — {len(expected)} pages of corpus/pages, split by file "
+        f"`python -m bench.extraction` — {pages} pages of corpus/pages, split by file "
         "name: must-have snippets found, boilerplate snippets kept out, and seconds spent "
         "(newslake's time includes its metadata).",
         "",

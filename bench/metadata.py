@@ -19,12 +19,8 @@ from datetime import UTC, datetime
 
 import trafilatura
 
-from bench.corpus import record, require
+from bench.corpus import corpus_pages, newslake_article, record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, split_of
-from tasks.errors import PageError
-from tasks.records import RawPage
-from tasks.settings import load_settings
-from tasks.text.extract import article_from_html
 from tasks.text.metadata import parse_timestamp
 
 _GOLD_FIELD = {"title": "title", "authors": "authors", "date": "publishing_date"}
@@ -50,7 +46,6 @@ def _day(value: str | datetime | None) -> str | None:
 def main() -> None:
     root = require("news_metadata")
     gold = json.loads((root / "ground-truth.json").read_text())
-    options = load_settings().extract
     systems = ("trafilatura", "newslake")
     splits = (DEVELOPMENT, HELD_OUT)
     hits = {(n, s): {"title": 0, "authors": 0, "date": 0} for n in systems for s in splits}
@@ -62,13 +57,8 @@ def main() -> None:
         expected = item["expected"]
         html = gzip.decompress((root / item["html_file"]).read_bytes()).decode("utf-8", "replace")
         doc = trafilatura.bare_extraction(html, url=item["url"], with_metadata=True)
-        try:
-            art = article_from_html(
-                RawPage(source=key, url=item["url"]), html, options=options, timeout_s=0, run_id="b"
-            )
-            ours = (art.title, list(art.authors), art.published_at)
-        except PageError:
-            ours = (None, [], None)
+        art = newslake_article(key, item["url"], html)
+        ours = (art.title, list(art.authors), art.published_at) if art else (None, [], None)
         theirs = (doc.title, (doc.author or "").split(";"), doc.date) if doc else (None, [], None)
         for name, (title, authors, date) in (("trafilatura", theirs), ("newslake", ours)):
             got = {
@@ -102,26 +92,11 @@ def main() -> None:
 
 def page_dates() -> None:
     """Day of publication on corpus/pages, where no date is expected on some pages."""
-    root = require("pages")
-    expected = json.loads((root / "expectations.json").read_text())
-    options = load_settings().extract
     hits = {(n, s): [0, 0] for n in ("trafilatura", "newslake") for s in (DEVELOPMENT, HELD_OUT)}
-    for url, item in expected.items():
-        if "date" not in item:
-            continue
-        html = gzip.decompress((root / "html" / item["file"]).read_bytes()).decode(
-            "utf-8", "replace"
-        )
-        split = split_of(item["file"])
+    for url, item, html, split in corpus_pages(lambda i: "date" in i):
         doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
-        try:
-            art = article_from_html(
-                RawPage(source=item["file"], url=url), html, options=options, timeout_s=0,
-                run_id="b",
-            )  # fmt: skip
-            ours = _day(art.published_at)
-        except PageError:
-            ours = None
+        art = newslake_article(item["file"], url, html)
+        ours = _day(art.published_at) if art else None
         for name, day in (("trafilatura", _day(doc.date) if doc else None), ("newslake", ours)):
             hits[name, split][0] += (day or "") == item["date"]
             hits[name, split][1] += 1

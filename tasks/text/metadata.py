@@ -357,7 +357,7 @@ def complete_metadata(tree: HtmlElement, url: str | None, declared: PageMeta) ->
     runs only when no author is declared, and htmldate's date search only when no publication
     time is declared, and then without its extensive mode. That mode parses free text with
     dateparser (0.6 s on a page that reaches it) and mostly finds dates on pages that have none:
-    dropping it raised the day hit rate on corpus/pages from 0.738 to 0.756 (development) and
+    dropping it raised the day hit rate on corpus/pages from 0.738 to 0.755 (development) and
     0.706 to 0.753 (held out), news_metadata unchanged (bench/metadata.py).
     """
     doc = examine_meta(tree)
