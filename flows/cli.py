@@ -1,4 +1,4 @@
-"""The `newslake` command: `ingest`, `backfill`, `reprocess`, `serve`, `query` and `runs`.
+"""The `newslake` command: `ingest`, `backfill`, `reprocess`, `serve`, `query`, `runs`, `reindex`.
 
 Prefect's environment is set before Prefect is imported: no telemetry (there is no network to
 send it to, and trying prints an error), warnings-only logs, and no flow heartbeat thread, which
@@ -296,6 +296,36 @@ def serve(
                 prefect_serve(*build_deployments(schedules), print_starting_message=False)
     except NewslakeError as exc:
         raise _fail(exc) from exc
+
+
+@app.command()
+def reindex(
+    lake: LakeOption = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Only compare the index with the tables; exit 1 if stale."),
+    ] = False,
+) -> None:
+    """Rebuild the lake's index from its tables (runs keep it up to date; this is for repair)."""
+    from tasks.lake.commit import lake_lock
+    from tasks.lake.index import index_mismatch, rebuild_index
+    from tasks.lake.store import Lake
+
+    try:
+        store = Lake.existing(lake or load_settings().lake)
+        with lake_lock(store):
+            if check:
+                missing, extra = index_mismatch(store)
+                console.print(f"index: {missing} rows missing, {extra} naming a day with no row")
+                if missing:
+                    raise typer.Exit(code=1)
+                return
+            rows = rebuild_index(store)
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:
+        raise _fail(StorageError(exc)) from exc
+    console.print(f"indexed {rows:,} rows of {store.url}")
 
 
 def _from_lake(read: Callable[[str, T], pl.DataFrame], lake: str | None, arg: T) -> pl.DataFrame:

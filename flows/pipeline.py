@@ -24,6 +24,7 @@ from tasks.lake.commit import (
     drop_staging,
     staged_sources,
 )
+from tasks.lake.index import LakeIndex, save_index
 from tasks.lake.store import Lake
 from tasks.lake.stories import assign_stories
 from tasks.lake.tables import CHILDREN
@@ -146,22 +147,28 @@ def commit_run(lake: Lake, run_id: str, settings: Settings) -> dict[str, CommitS
 
     First each article's row is chosen among its captures (`tasks/lake/captures.py`), and the run's
     articles are given their stories (`tasks/lake/stories.py`); the captures and versions are kept
-    whatever was chosen.
+    whatever was chosen. The lake's index (`tasks/lake/index.py`) names the partitions that hold
+    the old rows of what the run staged, and is saved once every table is committed: a commit
+    killed before that leaves its staging, which the next run folds into the index.
     """
-    kept = choose_captures(lake, run_id)
+    index = LakeIndex(lake)
+    kept = choose_captures(lake, run_id, index)
     if settings.stories.enabled:
-        assign_stories(lake, run_id, settings.stories.threshold)
-    articles = commit_table(lake, run_id, "articles")
+        assign_stories(
+            lake, run_id, index, settings.stories.threshold, settings.stories.window_days
+        )
+    articles = commit_table(lake, run_id, "articles", index=index)
     tables = {"articles": replace(articles, unchanged=articles.unchanged + kept)}
     crash_point("table-committed")
     # A page that is a capture now leaves the rejects an earlier run gave it.
     resolved = staged_sources(lake, run_id, "captures")
-    tables["rejects"] = commit_table(lake, run_id, "rejects", resolved)
+    tables["rejects"] = commit_table(lake, run_id, "rejects", resolved, index=index)
     for table in ("captures", "versions", "stories"):
-        tables[table] = commit_table(lake, run_id, table)
+        tables[table] = commit_table(lake, run_id, table, index=index)
     for child in CHILDREN:
-        tables[child] = commit_children(lake, run_id, child)
+        tables[child] = commit_children(lake, run_id, child, index=index)
         crash_point("table-committed")
+    save_index(index)
     drop_staging(lake, run_id)
     return tables
 

@@ -96,6 +96,9 @@ class StoryOptions:
     enabled: bool = True
     # Estimated Jaccard similarity of word 5-shingles at which two articles are one story.
     threshold: float = 0.5
+    # Articles whose partition days lie further apart are never linked directly: a run compares
+    # its articles with the stories of the days around theirs, not with the whole lake.
+    window_days: int = 7
 
 
 @dataclass(frozen=True, kw_only=True)

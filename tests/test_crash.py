@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tasks.lake.commit import lake_lock
+from tasks.lake.index import index_mismatch
+from tasks.lake.store import Lake
 from tests.conftest import ROOT, SAMPLES, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -76,7 +79,8 @@ def reference(sample_lake: Path) -> dict[str, list[tuple[object, ...]]]:
         "file-written:2",  # mid-write: a temporary Parquet file exists, not yet moved into place
         "partition-replaced:2",  # mid-commit: one articles partition is new, the others old
         "table-committed:1",  # between tables: articles committed, rejects and children not
-        "table-committed:3",  # entities committed, quotes not
+        "table-committed:2",  # entities committed, quotes not
+        "table-committed:3",  # every table committed, the lake's index not yet saved
     ],
 )
 def test_rerun_after_a_crash_equals_a_clean_run(
@@ -87,10 +91,15 @@ def test_rerun_after_a_crash_equals_a_clean_run(
     lake_tables(lake)  # whatever the crash left, DuckDB reads it without error
     # Temporary files of the killed run live in _staging only, never under a table's root.
     assert [f for f in _stray_files(lake) if not f.startswith("_staging/")] == []
+    with lake_lock(lake):  # what the next run does first: the killed run's staging is folded
+        pass
+    assert index_mismatch(Lake.of(lake))[0] == 0  # into the index: it names every row
     code, output = _run(lake)
     assert code == 0, output
     assert lake_tables(lake) == reference
     assert _stray_files(lake) == []
+    missing, _ = index_mismatch(Lake.of(lake))
+    assert missing == 0  # the index names every row, whatever the crash interrupted
 
 
 def test_two_runs_at_once_serialise_or_refuse(

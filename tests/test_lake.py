@@ -31,7 +31,7 @@ def _read(lake: Path) -> pl.DataFrame:
 def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
     undated = replace(ARTICLE, article_id="a2", published_at=None, content_hash="h2")
     _commit(lake, "run1", [ARTICLE, undated])
-    files = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
+    files = sorted(p.relative_to(lake).as_posix() for p in (lake / "articles").rglob("*.parquet"))
     assert files == [
         "articles/date=2024-03-01/part-0.parquet",
         "articles/date=2024-03-02/part-0.parquet",

@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from tasks.lake.commit import read_staged, read_staged_batches, staged_files
+from tasks.lake.commit import partition_file, read_staged, read_staged_batches, staged_files
+from tasks.lake.index import LakeIndex
 from tasks.lake.store import Lake
 from tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
 
@@ -27,35 +28,34 @@ __all__ = ["TRUNCATED_SHARE", "choose_captures"]
 TRUNCATED_SHARE = 0.5
 
 
-def _lake_rows(lake: Lake, ids: pl.Series) -> pl.DataFrame:
-    """The lake's current article rows of these articles (their capture, time and length)."""
+def _lake_rows(lake: Lake, index: LakeIndex, ids: pl.Series) -> pl.DataFrame:
+    """The lake's current article rows of these articles (their capture, time and length),
+    read from the partitions the index names for them."""
     columns = ["article_id", "capture_id", "fetched_at", "extracted_at", "word_count"]
-    files = lake.partition_files("articles")
-    frame = lake.read(files, columns) if files else pl.DataFrame()
-    if frame.is_empty():
+    files = [partition_file(lake, "articles", day) for day in sorted(index.days("articles", ids))]
+    frames = [frame for frame in map(lake.read_optional, files) if frame is not None]
+    if not frames:
         return pl.DataFrame(
             schema={"article_id": pl.String, "capture_id": pl.String, "captured_at": pl.Datetime,
                     "word_count": pl.Int32}
         )  # fmt: skip
-    return frame.filter(pl.col("article_id").is_in(ids.implode())).select(
-        "article_id", "capture_id", CAPTURED_AT, "word_count"
-    )
-
-
-def _longest(lake: Lake, ids: pl.Series) -> pl.DataFrame:
-    """The word count of each article's longest capture in the lake."""
-    files = lake.partition_files("captures")
-    if not files:
-        return pl.DataFrame(schema={"article_id": pl.String, "longest": pl.Int32})
-    frame = lake.read(files, ["article_id", "word_count"])
     return (
-        frame.filter(pl.col("article_id").is_in(ids.implode()))
-        .group_by("article_id")
-        .agg(pl.col("word_count").max().alias("longest"))
+        pl.concat([f.select(columns) for f in frames], how="vertical_relaxed")
+        .filter(pl.col("article_id").is_in(ids.implode()))
+        .select("article_id", "capture_id", CAPTURED_AT, "word_count")
     )
 
 
-def choose_captures(lake: Lake, run_id: str) -> int:
+def _longest(index: LakeIndex, ids: pl.Series) -> pl.DataFrame:
+    """The word count of each article's longest capture in the lake (kept in the index)."""
+    return (
+        index.rows("captures", ids)
+        .group_by(pl.col("key").alias("article_id"))
+        .agg(pl.col("words").max().alias("longest"))
+    )
+
+
+def choose_captures(lake: Lake, run_id: str, index: LakeIndex) -> int:
     """Keep, in the run's staging, only the article rows (and their entities and quotes) of the
     captures chosen to be the articles' rows; return how many articles keep the lake's row."""
     files = staged_files(lake, run_id, "articles")
@@ -64,11 +64,11 @@ def choose_captures(lake: Lake, run_id: str) -> int:
     staged = read_staged_batches(lake, files, "articles")
     ids = staged["article_id"].unique()
     ours = staged.select("article_id", "capture_id", CAPTURED_AT, "word_count", "_batch")
-    theirs = _lake_rows(lake, ids).with_columns(pl.lit(-1).alias("_batch"))
+    theirs = _lake_rows(lake, index, ids).with_columns(pl.lit(-1).alias("_batch"))
     candidates = pl.concat([ours, theirs.cast(ours.schema)]).unique(["article_id", "capture_id"])
     longest = (
         pl.concat([candidates.select("article_id", longest=pl.col("word_count")),
-                   _longest(lake, ids).cast({"longest": pl.Int32})])
+                   _longest(index, ids).cast({"longest": pl.Int32})])
         .group_by("article_id")
         .agg(pl.col("longest").max())
     )  # fmt: skip

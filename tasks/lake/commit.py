@@ -17,11 +17,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import PurePosixPath
 
 import polars as pl
 from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 
 from tasks.crashpoints import crash_point
+from tasks.ids import digest
+from tasks.lake.index import (
+    KINDS,
+    LakeIndex,
+    fold_staging,
+    index_is_built,
+    index_rows,
+    rebuild_index,
+)
 from tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
 from tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
 
@@ -35,8 +47,10 @@ __all__ = [
     "read_staged_batches",
     "staged_files",
     "lake_lock",
+    "partition_file",
+    "settle_lake",
     "stage_frame",
-    "sources_in",
+    "known_sources",
     "staged_sources",
     "write_part",
 ]
@@ -64,12 +78,37 @@ def _staging(lake: Lake, run_id: str, *parts: str) -> str:
 def lake_lock(lake: LakeLike) -> Iterator[None]:
     """Hold the lake's lock for a run, or raise LakeBusyError at once if another run holds it.
 
-    On entry, staging left behind by killed runs is removed: holding the lock proves no run owns it.
+    On entry the lake is settled (`settle_lake`). In a flow run that is a task, retried on a
+    storage error like the commit; outside one (`newslake reindex`, tests) it runs plainly.
     """
     lake = as_lake(lake)
     with lake.lock():
-        lake.remove_tree(lake.path(_STAGING))
+        (settle_lake if FlowRunContext.get() else settle_lake.fn)(lake)
         yield
+
+
+@task(name="settle-lake", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def settle_lake(lake: Lake) -> None:
+    """Make the lake ready for a run: index a lake from before the index (once), fold what a
+    killed run staged into the index, then remove that staging. Holding the lock proves no
+    run owns it."""
+    leftover = lake.find(lake.path(_STAGING))
+    if not index_is_built(lake):
+        rebuild_index(lake)  # from the tables, which hold whatever the killed run committed
+    elif leftover:
+        fold_staging(lake, _staged_by_table(lake, leftover))
+    if leftover:
+        lake.remove_tree(lake.path(_STAGING))
+
+
+def _staged_by_table(lake: Lake, files: list[str]) -> dict[TableName, list[str]]:
+    """Killed runs' staged files (`_staging/<run>/<table>/*.parquet`), by table."""
+    found: dict[TableName, list[str]] = {}
+    for path in files:
+        parts = PurePosixPath(path).relative_to(lake.path(_STAGING)).parts
+        if len(parts) == 3 and parts[1] in SCHEMAS and parts[2].endswith(".parquet"):
+            found.setdefault(parts[1], []).append(path)
+    return found
 
 
 def stage_frame(
@@ -81,36 +120,67 @@ def stage_frame(
         lake.write(frame, _staging(lake, run_id, table, f"{batch:012d}.parquet"))
 
 
-def _partition_file(lake: Lake, table: TableName, day: date) -> str:
+def partition_file(lake: Lake, table: TableName, day: date) -> str:
+    """The one file of a table's partition."""
     return lake.path(table, f"{PARTITION}={day.isoformat()}", _PART)
 
 
 def _read_partition(lake: Lake, path: str, table: TableName) -> pl.DataFrame:
-    if not lake.exists(path):
-        return SCHEMAS[table].to_frame()
-    return conform(lake.read([path]), SCHEMAS[table])
+    frame = lake.read_optional(path)
+    return SCHEMAS[table].to_frame() if frame is None else conform(frame, SCHEMAS[table])
 
 
 def _replace_partition(lake: Lake, path: str, merged: pl.DataFrame, existing: pl.DataFrame) -> None:
     """Put a partition's merged rows in place: nothing when they equal what is there (a re-run
     rewrites no file), removal when none are left, else an atomic replace."""
     if merged.height == 0:
-        lake.remove(path)
+        if existing.height:
+            lake.remove(path)
     elif not merged.equals(existing):
         lake.write(merged, path)
         crash_point("partition-replaced")
 
 
-def _days_holding(lake: Lake, table: TableName, wanted: dict[str, pl.Series]) -> list[date]:
-    """Partitions holding a row whose value in some column is among that column's `wanted`
-    values: rows that must leave those partitions. One read of the table for all columns."""
-    wanted = {column: values for column, values in wanted.items() if not values.is_empty()}
-    files = lake.partition_files(table) if wanted else []
-    if not files:
-        return []
-    frame = lake.read(files, list(wanted), hive=True)
-    hit = pl.any_horizontal(pl.col(c).is_in(v.implode()) for c, v in wanted.items())
-    return frame.filter(hit)[PARTITION].unique().to_list()
+class _Placement:
+    """Where the rows a commit touched now live: the index rows of each partition it wrote,
+    handed to the index once the table is committed."""
+
+    def __init__(self, table: TableName) -> None:
+        self.table = table
+        self.days: set[date] = set()
+        self.values: dict[str, list[pl.Series]] = {kind.name: [] for kind in KINDS[table]}
+        self.rows: list[pl.DataFrame] = []
+
+    def record(self, day: date, affected: pl.DataFrame, merged: pl.DataFrame) -> None:
+        """Note a written day: the rows it held or holds for the staged keys (`affected`) name
+        the lookup values whose index rows are re-read from the merged partition."""
+        self.days.add(day)
+        kinds = KINDS[self.table]
+        for kind in kinds:
+            self.values[kind.name].append(affected[kind.key])
+        ours = pl.any_horizontal(pl.col(k.key).is_in(affected[k.key].implode()) for k in kinds)
+        held = merged.filter(ours).with_columns(pl.lit(day).alias(PARTITION))
+        self.rows.append(index_rows(self.table, held))
+
+    def apply(self, index: LakeIndex) -> None:
+        if not self.days:
+            return
+        rows = pl.concat(self.rows)
+        for kind in KINDS[self.table]:
+            index.replace(kind.name, pl.concat(self.values[kind.name]), self.days, rows)
+
+
+def _days_holding(
+    index: LakeIndex, table: TableName, staged: pl.DataFrame, resolved: pl.Series
+) -> set[date]:
+    """Partitions holding an old row of what the run staged (its key, looked up through the
+    table's first index kind), or a row whose source is `resolved`: rows that may have to leave."""
+    kind = KINDS[table][0]
+    ids = staged[kind.id] if kind.id else None
+    days = index.days(kind.name, staged[kind.key], ids)
+    if kind.key == "source" and not resolved.is_empty():
+        days |= index.days(kind.name, resolved)
+    return days
 
 
 def staged_files(lake: Lake, run_id: str, table: TableName) -> list[str]:
@@ -143,19 +213,33 @@ def read_staged_batches(lake: Lake, files: list[str], table: TableName) -> pl.Da
     )  # fmt: skip
 
 
-@task(name="commit-table", task_run_name="commit-{table}", retries=2, retry_delay_seconds=2)
+@task(
+    name="commit-table",
+    task_run_name="commit-{table}",
+    retries=2,
+    retry_delay_seconds=2,
+    cache_policy=NO_CACHE,
+)
 def commit_table(
-    lake: LakeLike, run_id: str, table: TableName, resolved: pl.Series | None = None
+    lake: LakeLike,
+    run_id: str,
+    table: TableName,
+    resolved: pl.Series | None = None,
+    index: LakeIndex | None = None,
 ) -> CommitStats:
     """Merge the run's staged rows of `table` into the lake, one atomic partition at a time.
 
     Within the run the last row staged for a key wins (the others count as duplicates). Against
     the lake, a row whose content column is unchanged keeps its old version, so re-ingesting the
     same pages rewrites nothing that a reader could tell apart. Rows whose `source` is in
-    `resolved` are removed: a page rejected by an earlier run that is an article now. Retried:
-    a commit only merges, so running it again after a storage error converges on the same lake.
+    `resolved` are removed: a page rejected by an earlier run that is an article now. The
+    partitions read are the staged days and those the index (`tasks/lake/index.py`) names for
+    the staged keys; the index is told where the rows now are. Retried: a commit only merges,
+    so running it again after a storage error converges on the same lake.
     """
     lake = as_lake(lake)
+    alone = index is None  # a commit of one table, outside a run's commit: it saves the index
+    index = index or LakeIndex(lake)
     files = staged_files(lake, run_id, table)
     resolved = resolved if resolved is not None else pl.Series("source", [], dtype=pl.String)
     if not files and resolved.is_empty():
@@ -164,17 +248,21 @@ def commit_table(
     staged_all = read_staged(lake, files, table)
     staged = staged_all.unique(subset=key, keep="last", maintain_order=True)
     by_source = "source" in SCHEMAS[table]  # only tables with a source can be resolved
-    wanted = {key: staged[key], **({"source": resolved} if by_source else {})}
-    held = _days_holding(lake, table, wanted)
-    days = sorted(set(staged[PARTITION].to_list()) | set(held))
+    resolved = resolved if by_source else resolved.clear()
+    held = _days_holding(index, table, staged, resolved)
+    days = sorted(set(staged[PARTITION].to_list()) | held)
     # Split once: filtering the staged rows per day costs days x rows, and a crawl of old pages
     # stages rows on hundreds of days.
     by_day = staged.partition_by(PARTITION, as_dict=True, include_key=False)
     staged_keys = staged[key].implode()
+    touched = pl.col(key).is_in(staged_keys)
+    if by_source:
+        touched = touched | pl.col("source").is_in(resolved.implode())
     empty = staged.clear().drop(PARTITION)
+    placement = _Placement(table)
     new = updated = unchanged = 0
     for day in days:
-        path = _partition_file(lake, table, day)
+        path = partition_file(lake, table, day)
         existing = _read_partition(lake, path, table)
         incoming = by_day.get((day,), empty)
         before = existing.filter(pl.col(key).is_in(staged_keys))
@@ -191,6 +279,10 @@ def commit_table(
         unchanged += same.height
         updated += changed.join(before, on=key, how="semi").height
         _replace_partition(lake, path, merged, existing.sort(key))
+        placement.record(day, pl.concat([existing.filter(touched), incoming]), merged)
+    placement.apply(index)
+    if alone:
+        index.save()
     new = staged.height - updated - unchanged
     return CommitStats(
         new=new,
@@ -201,12 +293,22 @@ def commit_table(
     )
 
 
-@task(name="commit-children", task_run_name="commit-{table}", retries=2, retry_delay_seconds=2)
-def commit_children(lake: LakeLike, run_id: str, table: TableName) -> CommitStats:
+@task(
+    name="commit-children",
+    task_run_name="commit-{table}",
+    retries=2,
+    retry_delay_seconds=2,
+    cache_policy=NO_CACHE,
+)
+def commit_children(
+    lake: LakeLike, run_id: str, table: TableName, index: LakeIndex | None = None
+) -> CommitStats:
     """Merge a child table (entities, quotes): each staged article's rows replace all the rows
-    that article had, wherever its old partition was. An article staged twice in one run keeps
-    the rows of its last batch, like the article itself."""
+    that article had, wherever its old partition was (the index names it). An article staged
+    twice in one run keeps the rows of its last batch, like the article itself."""
     lake = as_lake(lake)
+    alone = index is None
+    index = index or LakeIndex(lake)
     files = staged_files(lake, run_id, table)
     if not files:
         return CommitStats()
@@ -214,27 +316,32 @@ def commit_children(lake: LakeLike, run_id: str, table: TableName) -> CommitStat
     last = scanned.group_by("article_id").agg(pl.col("_batch").max())
     staged = scanned.join(last, on=["article_id", "_batch"], how="semi").drop("_batch")
     ids = staged["article_id"].unique()
-    days = sorted(
-        set(staged[PARTITION].to_list()) | set(_days_holding(lake, table, {"article_id": ids}))
-    )
+    days = sorted(set(staged[PARTITION].to_list()) | index.days(table, ids))
     order = ["article_id", KEYS[table]]
+    placement = _Placement(table)
     for day in days:
-        path = _partition_file(lake, table, day)
+        path = partition_file(lake, table, day)
         existing = _read_partition(lake, path, table)
         kept = existing.filter(~pl.col("article_id").is_in(ids.implode()))
         incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
         merged = pl.concat([kept, incoming]).sort(order)
         _replace_partition(lake, path, merged, existing.sort(order))
+        placement.record(day, staged.select("article_id"), merged)
+    placement.apply(index)
+    if alone:
+        index.save()
     return CommitStats(new=staged.height, partitions=len(days))
 
 
-def sources_in(lake: LakeLike, table: TableName) -> set[str]:
-    """Every `source` a table holds: the inputs and URLs the lake has already dealt with."""
-    lake = as_lake(lake)
-    files = lake.partition_files(table)
-    if not files:
-        return set()
-    return set(lake.read(files, ["source"])["source"].to_list())
+def known_sources(lake: LakeLike, sources: list[str]) -> set[str]:
+    """The sources among these that the lake has already dealt with: each gave a capture or a
+    reject (looked up in the index: a run reads the shards of its own sources only)."""
+    index = LakeIndex(as_lake(lake))
+    values = pl.Series("source", sources, dtype=pl.String)
+    known = set()
+    for kind in ("sourced", "rejects"):
+        known |= set(index.rows(kind, values)["key"].to_list())
+    return {s for s in sources if digest(s) in known}
 
 
 def write_part(lake: LakeLike, table: str, day: date, name: str, frame: pl.DataFrame) -> None:

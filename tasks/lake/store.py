@@ -5,9 +5,9 @@ disk or to object storage. Credentials and endpoints come from the store's usual
 (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, `GOOGLE_APPLICATION_CREDENTIALS`, …), never from
 newslake's config, so they are never printed with it.
 
-Atomic writes: a file is written under a temporary name, then moved into place. On a local disk
-the move is `os.replace` (atomic on one filesystem); on an object store it is a server-side copy,
-and an object store shows a reader the old object or the new one, never a part of either.
+Atomic writes: on a local disk a file is written under a temporary name, then moved into place
+with `os.replace` (atomic on one filesystem); on an object store a PUT is atomic already (a
+reader gets the old object or the new one, never a part of either), so a file is one request.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import functools
+import io
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -141,6 +142,12 @@ class Lake:
         return sorted(self.fs.glob(f"{folder}/*.parquet"))
 
     @_storage_call
+    def find(self, folder: str) -> list[str]:
+        """Every file under a folder, at any depth, sorted (none when it does not exist)."""
+        self.fs.invalidate_cache()
+        return sorted(self.fs.find(folder))
+
+    @_storage_call
     def exists(self, path: str) -> bool:
         """Whether a file exists."""
         return bool(self.fs.exists(path))
@@ -149,27 +156,40 @@ class Lake:
     def read(
         self, paths: Sequence[str], columns: Sequence[str] | None = None, *, hive: bool = False
     ) -> pl.DataFrame:
-        """Read Parquet files into one frame; with `hive`, add the partition day from the path."""
+        """Read Parquet files into one frame; with `hive`, add the partition day from the path.
+
+        On an object store each file is one GET of the whole object: a ranged read of a few
+        columns would take a request per column chunk, and requests, not bytes, are what an
+        incremental run pays for there.
+        """
         frames = []
         for path in paths:
-            source: Any = path if self.local else self.fs.open(path, "rb")
-            try:
-                frame = pl.read_parquet(
-                    source, columns=list(columns) if columns else None, hive_partitioning=False
-                )
-            finally:
-                if not self.local:
-                    source.close()
+            source: Any = path if self.local else io.BytesIO(self.fs.cat_file(path))
+            frame = pl.read_parquet(
+                source, columns=list(columns) if columns else None, hive_partitioning=False
+            )
             if hive:
                 frame = frame.with_columns(pl.lit(self.day_of(path)).alias(PARTITION))
             frames.append(frame)
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
+    def read_optional(self, path: str, columns: Sequence[str] | None = None) -> pl.DataFrame | None:
+        """Read one Parquet file, or None when it does not exist (one request, not two)."""
+        try:
+            return self.read([path], columns)
+        except FileNotFoundError:
+            return None
+
     @_storage_call
     def write(self, frame: pl.DataFrame, path: str) -> None:
-        """Write `frame` to `path` atomically: a temporary file first, then a move into place."""
-        tmp = self.path("_staging", "tmp", f"{uuid.uuid4().hex}.parquet.tmp")
+        """Write `frame` to `path` atomically.
+
+        On a local disk: a temporary file first, then a move into place. On an object store a
+        PUT is already atomic (a reader gets the old object or the new one), so the object is
+        written in place with one request rather than a PUT, a copy and a delete.
+        """
         if self.local:
+            tmp = self.path("_staging", "tmp", f"{uuid.uuid4().hex}.parquet.tmp")
             Path(tmp).parent.mkdir(parents=True, exist_ok=True)
             frame.write_parquet(tmp, compression="zstd", statistics=True)
             with Path(tmp).open("rb") as fh:
@@ -178,10 +198,10 @@ class Lake:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(tmp).replace(path)
             return
-        with self.fs.open(tmp, "wb") as fh:
-            frame.write_parquet(fh, compression="zstd", statistics=True)
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, compression="zstd", statistics=True)
         crash_point("file-written")
-        self.fs.mv(tmp, path)
+        self.fs.pipe_file(path, buffer.getvalue())
 
     @_storage_call
     def remove(self, path: str) -> None:

@@ -3,9 +3,12 @@
 Each article gets a MinHash signature of its word 5-shingles (datasketch; measured against rensa
 in bench/stories.py), computed by the worker that extracts it, and 32 LSH band keys of 4 hashes
 each, so articles whose estimated Jaccard similarity reaches about 0.42 share a key. At commit
-the run's new articles are compared with the lake's articles that share a key (read from the
-`stories` table, partition by partition: the signatures live in the lake, not in memory) and
-with each other; pairs whose estimated similarity reaches `threshold` are linked. A story is a
+the run's new articles are compared with the lake's articles that share a key and lie within
+`window_days` of them (read from those days' `stories` partitions: the signatures live in the
+lake, not in memory, and a run reads the days around its own, not the whole lake) and with
+each other; pairs whose estimated similarity reaches `threshold` are linked. The window is part
+of the link rule, not only of the search, so the stories do not depend on the order articles
+arrive in. A story is a
 connected group of linked articles: its id is the id of its first article (earliest
 publication, then smallest id), so the same articles give the same stories whatever order and
 however many runs and workers they came in. A new article that links two stories merges them.
@@ -19,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 from datasketch import MinHash
 
-from tasks.lake.commit import read_staged, stage_frame, staged_files
+from tasks.lake.commit import partition_file, read_staged, stage_frame, staged_files
+from tasks.lake.index import LakeIndex
 from tasks.lake.store import Lake
 from tasks.lake.tables import PARTITION, STORIES
 
@@ -89,8 +94,11 @@ def _similarity(a: Sequence[int], b: Sequence[int]) -> float:
     return float(np.mean(np.asarray(a, dtype=np.uint32) == np.asarray(b, dtype=np.uint32)))
 
 
-def _lake_matches(lake: Lake, keys: set[int], story_ids: set[str] | None = None) -> pl.DataFrame:
-    """The lake's stories rows that share a band key (or, when given, belong to a story).
+def _lake_matches(
+    lake: Lake, keys: set[int], days: set[date], story_ids: set[str] | None = None
+) -> pl.DataFrame:
+    """The lake's stories rows on these days that share a band key (or, when given, belong
+    to one of these stories).
 
     Partition by partition, the ids and band keys are read first and the signatures only of the
     rows that match: memory is bounded by one partition's keys, not by the lake.
@@ -101,19 +109,28 @@ def _lake_matches(lake: Lake, keys: set[int], story_ids: set[str] | None = None)
         hit = pl.col("story_id").is_in(pl.Series(list(story_ids), dtype=pl.String).implode())
     schema = pl.Schema({**STORIES, PARTITION: pl.Date()})
     found = []
-    for path in lake.partition_files("stories"):
-        index = lake.read([path], ["article_id", "story_id", "bands"]).filter(hit)
-        if index.height:
-            rows = lake.read([path], hive=True).filter(
-                pl.col("article_id").is_in(index["article_id"].implode())
+    for day in sorted(days):
+        path = partition_file(lake, "stories", day)
+        index = lake.read_optional(path, ["article_id", "story_id", "bands"])
+        matched = index.filter(hit) if index is not None else None
+        if matched is not None and matched.height:
+            rows = lake.read([path]).filter(
+                pl.col("article_id").is_in(matched["article_id"].implode())
             )
+            rows = rows.with_columns(pl.lit(day).alias(PARTITION))
             found.append(rows.select(schema.names()).cast(schema))
     return pl.concat(found) if found else schema.to_frame()
 
 
-def _components(rows: pl.DataFrame, threshold: float) -> dict[str, str]:
-    """article_id → a representative, over links between rows that share a band key and are
-    similar enough, and over the stories the lake already has (their members stay together)."""
+def _window(days: set[date], width: int) -> set[date]:
+    """The days at most `width` days from one of these."""
+    return {day + timedelta(days=d) for day in days for d in range(-width, width + 1)}
+
+
+def _components(rows: pl.DataFrame, threshold: float, window: int) -> dict[str, str]:
+    """article_id → a representative, over links between rows that share a band key, are
+    similar enough and lie within `window` days of each other, and over the stories the lake
+    already has (their members stay together)."""
     parent = {a: a for a in rows["article_id"]}
 
     def find(a: str) -> str:
@@ -132,20 +149,32 @@ def _components(rows: pl.DataFrame, threshold: float) -> dict[str, str]:
         for other in ids[1:]:
             union(ids[0], other)
     signatures = dict(zip(rows["article_id"], rows["signature"].to_list(), strict=True))
+    days = dict(zip(rows["article_id"], rows[PARTITION].to_list(), strict=True))
     by_band = (
         rows.select("article_id", "bands").explode("bands").group_by("bands").agg("article_id")
     )
     for members in by_band["article_id"].to_list():
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
-                if find(a) != find(b) and _similarity(signatures[a], signatures[b]) >= threshold:
+                if (
+                    find(a) != find(b)
+                    and abs((days[a] - days[b]).days) <= window
+                    and _similarity(signatures[a], signatures[b]) >= threshold
+                ):
                     union(a, b)
     return {a: find(a) for a in parent}
 
 
-def assign_stories(lake: Lake, run_id: str, threshold: float) -> None:
+def assign_stories(
+    lake: Lake, run_id: str, index: LakeIndex, threshold: float, window: int
+) -> None:
     """Give the run's articles their stories, updating the lake's articles whose story changed
-    (merged or given an earlier first article); the rows are staged for the run's commit."""
+    (merged or given an earlier first article); the rows are staged for the run's commit.
+
+    The lake's candidates are read from the stories partitions within `window` days of the
+    run's articles, and the members of the stories they belong to from the days the index names
+    for those stories: a run reads the days around its own, whatever the lake's size.
+    """
     files = staged_files(lake, run_id, "stories")
     if not files:
         return
@@ -158,15 +187,20 @@ def assign_stories(lake: Lake, run_id: str, threshold: float) -> None:
     if pending.is_empty():
         return
     keys = {k for bands in pending["bands"].to_list() for k in bands}
-    matched = _lake_matches(lake, keys).filter(
+    around = _window(set(pending[PARTITION].to_list()), window)
+    matched = _lake_matches(lake, keys, around).filter(
         ~pl.col("article_id").is_in(pending["article_id"].implode())
     )
     stories = set(matched["story_id"].drop_nulls().to_list())
-    members = _lake_matches(lake, set(), stories) if stories else matched.clear()
+    if stories:
+        ids = pl.Series(sorted(stories), dtype=pl.String)
+        members = _lake_matches(lake, set(), index.days("story", ids), stories)
+    else:
+        members = matched.clear()
     rows = pl.concat([pending, matched, members]).unique(
         "article_id", keep="first", maintain_order=True
     )
-    groups = _components(rows, threshold)
+    groups = _components(rows, threshold, window)
     rows = rows.with_columns(pl.col("article_id").replace_strict(groups).alias("_group"))
     firsts = (
         rows.sort(["published_at", "article_id"], nulls_last=True)

@@ -19,7 +19,7 @@ import polars as pl
 from prefect import task
 
 from tasks.crashpoints import crash_point
-from tasks.lake.commit import sources_in
+from tasks.lake.commit import known_sources
 from tasks.lake.store import Lake
 from tasks.records import RawPage, Reject
 from tasks.settings import FetchOptions, Settings
@@ -130,8 +130,8 @@ def web_pages(
     stats.discovery_failures = found.failures
     state = fetch_state(lake)
     fetched = _final(state)
-    done = sources_in(lake, "articles") | sources_in(lake, "rejects")
     urls = [c.url for c in found.candidates]
+    done = known_sources(lake, [u for u in urls if u in fetched])
     waiting = [u for u in urls if u in fetched and u not in done and not refresh]
     for item in raw_items(lake, waiting):
         stats.from_raw += 1
