@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -62,7 +63,8 @@ def _article(n: int, day: date, tag: str) -> dict[str, str]:
     """One pre-extracted article: a name, an organisation, a place, a quote, varied words."""
     person, org = PEOPLE[n % len(PEOPLE)], ORGS[n % len(ORGS)]
     place = PLACES[n % len(PLACES)]
-    words = [WORDS[(n * 7 + i * (n % 11 + 1)) % len(WORDS)] for i in range(90)]
+    rng = random.Random(f"{tag}-{n}")  # distinct texts: no article is another's copy
+    words = [rng.choice(WORDS) for _ in range(90)]
     body = (
         f"{place} — {person}, who leads {org}, spoke on {day:%A} about the {words[0]} and the "
         f"{words[1]}. \u201cWe will not give up on the {words[2]} plan,\u201d {person} said. "

@@ -37,7 +37,8 @@ from datasketch import MinHash
 
 from bench.corpus import record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
-from tasks.lake.commit import commit_table, stage_frame, write_part
+from tasks.lake.commit import Staging, commit_table, stage_frame, write_part
+from tasks.lake.index import LakeIndex
 from tasks.lake.store import Lake
 from tasks.lake.stories import BANDS, SHINGLE, assign_stories, signature_rows
 from tasks.lake.tables import ARTICLES, PARTITION, STORIES, conform
@@ -103,8 +104,10 @@ def _stage_run(lake: Lake, run_id: str, rows: pl.DataFrame, threshold: float) ->
     stage_frame(lake, run_id, "articles", 0, articles)
     stage_frame(lake, run_id, "stories", 0, signature_rows(rows))
     started = time.perf_counter()
-    assign_stories(lake, run_id, threshold)
-    commit_table.fn(lake, run_id, "stories")
+    staging, index = Staging(lake, run_id), LakeIndex(lake)
+    assign_stories(staging, index, threshold, load_settings().stories.window_days)
+    commit_table.fn(lake, run_id, "stories", index=index, staging=staging)
+    index.save()
     return time.perf_counter() - started
 
 

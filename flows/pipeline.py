@@ -19,10 +19,10 @@ from tasks.crashpoints import crash_point
 from tasks.lake.captures import choose_captures
 from tasks.lake.commit import (
     CommitStats,
+    Staging,
     commit_children,
     commit_table,
     drop_staging,
-    staged_sources,
 )
 from tasks.lake.index import LakeIndex, save_index
 from tasks.lake.store import Lake
@@ -151,22 +151,20 @@ def commit_run(lake: Lake, run_id: str, settings: Settings) -> dict[str, CommitS
     the old rows of what the run staged, and is saved once every table is committed: a commit
     killed before that leaves its staging, which the next run folds into the index.
     """
-    index = LakeIndex(lake)
-    kept = choose_captures(lake, run_id, index)
+    index, staging = LakeIndex(lake), Staging(lake, run_id)
+    kept = choose_captures(staging, index)
     if settings.stories.enabled:
-        assign_stories(
-            lake, run_id, index, settings.stories.threshold, settings.stories.window_days
-        )
-    articles = commit_table(lake, run_id, "articles", index=index)
+        assign_stories(staging, index, settings.stories.threshold, settings.stories.window_days)
+    articles = commit_table(lake, run_id, "articles", index=index, staging=staging)
     tables = {"articles": replace(articles, unchanged=articles.unchanged + kept)}
     crash_point("table-committed")
     # A page that is a capture now leaves the rejects an earlier run gave it.
-    resolved = staged_sources(lake, run_id, "captures")
-    tables["rejects"] = commit_table(lake, run_id, "rejects", resolved, index=index)
+    resolved = staging.sources("captures")
+    tables["rejects"] = commit_table(lake, run_id, "rejects", resolved, index, staging)
     for table in ("captures", "versions", "stories"):
-        tables[table] = commit_table(lake, run_id, table, index=index)
+        tables[table] = commit_table(lake, run_id, table, index=index, staging=staging)
     for child in CHILDREN:
-        tables[child] = commit_children(lake, run_id, child, index=index)
+        tables[child] = commit_children(lake, run_id, child, index=index, staging=staging)
         crash_point("table-committed")
     save_index(index)
     drop_staging(lake, run_id)

@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from tasks.lake.commit import partition_file, read_staged, read_staged_batches, staged_files
+from tasks.lake.commit import Staging, partition_file, read_staged, read_staged_batches
 from tasks.lake.index import LakeIndex
 from tasks.lake.store import Lake
 from tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
@@ -55,10 +55,11 @@ def _longest(index: LakeIndex, ids: pl.Series) -> pl.DataFrame:
     )
 
 
-def choose_captures(lake: Lake, run_id: str, index: LakeIndex) -> int:
+def choose_captures(staging: Staging, index: LakeIndex) -> int:
     """Keep, in the run's staging, only the article rows (and their entities and quotes) of the
     captures chosen to be the articles' rows; return how many articles keep the lake's row."""
-    files = staged_files(lake, run_id, "articles")
+    lake = staging.lake
+    files = staging.files("articles")
     if not files:
         return 0
     staged = read_staged_batches(lake, files, "articles")
@@ -81,29 +82,26 @@ def choose_captures(lake: Lake, run_id: str, index: LakeIndex) -> int:
     kept_from_lake = chosen.filter(pl.col("_batch") < 0).height
     # A batch's child rows are staged under the same file name as its article rows.
     children = {
-        child: {PurePosixPath(p).name: p for p in staged_files(lake, run_id, child)}
-        for child in CHILDREN
+        child: {PurePosixPath(p).name: p for p in staging.files(child)} for child in CHILDREN
     }
     for number, path in enumerate(files):
         rows = staged.filter(pl.col("_batch") == number)
         keep = rows.join(
             chosen.select("capture_id", "_batch"), on=["capture_id", "_batch"], how="semi"
         )
-        _rewrite(lake, path, keep.drop("_batch"), rows.height)
+        _rewrite(staging, path, keep.drop("_batch"), rows.height)
         name = PurePosixPath(path).name
         for child, paths in children.items():
             if name in paths:
                 child_rows = read_staged(lake, [paths[name]], child)
                 wanted = child_rows.filter(pl.col("article_id").is_in(keep["article_id"].implode()))
-                _rewrite(lake, paths[name], wanted, child_rows.height)
+                _rewrite(staging, paths[name], wanted, child_rows.height)
     return kept_from_lake
 
 
-def _rewrite(lake: Lake, path: str, frame: pl.DataFrame, before: int) -> None:
+def _rewrite(staging: Staging, path: str, frame: pl.DataFrame, before: int) -> None:
     """Replace a staged file with its kept rows (staging only: readers never see it)."""
-    if frame.height == before:
-        return
-    if frame.is_empty():
-        lake.remove(path)
-    else:
-        lake.write(frame.select([c for c in frame.columns if c != PARTITION] + [PARTITION]), path)
+    if frame.height != before:
+        staging.replace(
+            path, frame.select([c for c in frame.columns if c != PARTITION] + [PARTITION])
+        )

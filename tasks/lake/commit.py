@@ -45,13 +45,12 @@ __all__ = [
     "drop_staging",
     "read_staged",
     "read_staged_batches",
-    "staged_files",
+    "Staging",
     "lake_lock",
     "partition_file",
     "settle_lake",
     "stage_frame",
     "known_sources",
-    "staged_sources",
     "write_part",
 ]
 
@@ -183,18 +182,49 @@ def _days_holding(
     return days
 
 
-def staged_files(lake: Lake, run_id: str, table: TableName) -> list[str]:
-    """The run's staged files of `table`, in batch order."""
-    return lake.files(_staging(lake, run_id, table))
+class Staging:
+    """A run's staged files: listed once when its commit starts (one listing of
+    `_staging/<run>/`), then kept in step with the changes the commit makes to them itself. On
+    an object store every listing is a request, and a commit asks for a table's files often."""
 
+    def __init__(self, lake: Lake, run_id: str) -> None:
+        self.lake, self.run_id = lake, run_id
+        root = _staging(lake, run_id)
+        self._files: dict[str, set[str]] = {}
+        for path in lake.find(root):
+            parts = PurePosixPath(path).relative_to(root).parts
+            if len(parts) == 2 and parts[1].endswith(".parquet"):
+                self._files.setdefault(parts[0], set()).add(path)
 
-def staged_sources(lake: LakeLike, run_id: str, table: TableName) -> pl.Series:
-    """The distinct `source` values the run staged for `table`."""
-    lake = as_lake(lake)
-    files = staged_files(lake, run_id, table)
-    if not files:
-        return pl.Series("source", [], dtype=pl.String)
-    return lake.read(files, ["source"])["source"].unique()
+    def files(self, table: TableName) -> list[str]:
+        """The run's staged files of `table`, in batch order."""
+        return sorted(self._files.get(table, ()))
+
+    def write(self, table: TableName, batch: int, frame: pl.DataFrame) -> None:
+        """Stage (more) rows of `table` under a batch number."""
+        if frame.height:
+            path = _staging(self.lake, self.run_id, table, f"{batch:012d}.parquet")
+            self.lake.write(frame, path)
+            self._files.setdefault(table, set()).add(path)
+
+    def replace(self, path: str, frame: pl.DataFrame) -> None:
+        """Replace a staged file with these rows (none: remove it)."""
+        if frame.is_empty():
+            self.remove(path)
+        else:
+            self.lake.write(frame, path)
+
+    def remove(self, path: str) -> None:
+        self.lake.remove(path)
+        for files in self._files.values():
+            files.discard(path)
+
+    def sources(self, table: TableName) -> pl.Series:
+        """The distinct `source` values the run staged for `table`."""
+        files = self.files(table)
+        if not files:
+            return pl.Series("source", [], dtype=pl.String)
+        return self.lake.read(files, ["source"])["source"].unique()
 
 
 def read_staged(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
@@ -226,6 +256,7 @@ def commit_table(
     table: TableName,
     resolved: pl.Series | None = None,
     index: LakeIndex | None = None,
+    staging: Staging | None = None,
 ) -> CommitStats:
     """Merge the run's staged rows of `table` into the lake, one atomic partition at a time.
 
@@ -240,7 +271,7 @@ def commit_table(
     lake = as_lake(lake)
     alone = index is None  # a commit of one table, outside a run's commit: it saves the index
     index = index or LakeIndex(lake)
-    files = staged_files(lake, run_id, table)
+    files = (staging or Staging(lake, run_id)).files(table)
     resolved = resolved if resolved is not None else pl.Series("source", [], dtype=pl.String)
     if not files and resolved.is_empty():
         return CommitStats()
@@ -301,7 +332,11 @@ def commit_table(
     cache_policy=NO_CACHE,
 )
 def commit_children(
-    lake: LakeLike, run_id: str, table: TableName, index: LakeIndex | None = None
+    lake: LakeLike,
+    run_id: str,
+    table: TableName,
+    index: LakeIndex | None = None,
+    staging: Staging | None = None,
 ) -> CommitStats:
     """Merge a child table (entities, quotes): each staged article's rows replace all the rows
     that article had, wherever its old partition was (the index names it). An article staged
@@ -309,7 +344,7 @@ def commit_children(
     lake = as_lake(lake)
     alone = index is None
     index = index or LakeIndex(lake)
-    files = staged_files(lake, run_id, table)
+    files = (staging or Staging(lake, run_id)).files(table)
     if not files:
         return CommitStats()
     scanned = read_staged_batches(lake, files, table)

@@ -56,6 +56,11 @@ class LakeNotFoundError(NewslakeError):
         )
 
 
+# s3fs asks for an object's size (a HEAD) before every whole-object read, so that it may split
+# a large one into concurrent ranges; a lake's files are small enough for one GET, and on an
+# object store a run pays for requests.
+_STORAGE_OPTIONS: dict[str, dict[str, Any]] = {"s3": {"max_concurrency": 1}}
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -94,7 +99,10 @@ class Lake:
         text = str(url)
         # A fresh filesystem object: fsspec's instance cache would keep an object store client
         # built from an earlier environment (endpoint, credentials) for the life of the process.
-        fs, root = fsspec.core.url_to_fs(text, skip_instance_cache=True)
+        protocol = text.split("://", 1)[0] if "://" in text else "file"
+        fs, root = fsspec.core.url_to_fs(
+            text, skip_instance_cache=True, **_STORAGE_OPTIONS.get(protocol, {})
+        )
         if isinstance(fs, LocalFileSystem):
             root = str(Path(root).resolve())
         return cls(url=text, fs=fs, root=root.rstrip("/"))

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash
 
-from tasks.lake.commit import partition_file, read_staged, stage_frame, staged_files
+from tasks.lake.commit import Staging, partition_file, read_staged
 from tasks.lake.index import LakeIndex
 from tasks.lake.store import Lake
 from tasks.lake.tables import PARTITION, STORIES
@@ -165,9 +165,7 @@ def _components(rows: pl.DataFrame, threshold: float, window: int) -> dict[str, 
     return {a: find(a) for a in parent}
 
 
-def assign_stories(
-    lake: Lake, run_id: str, index: LakeIndex, threshold: float, window: int
-) -> None:
+def assign_stories(staging: Staging, index: LakeIndex, threshold: float, window: int) -> None:
     """Give the run's articles their stories, updating the lake's articles whose story changed
     (merged or given an earlier first article); the rows are staged for the run's commit.
 
@@ -175,15 +173,16 @@ def assign_stories(
     run's articles, and the members of the stories they belong to from the days the index names
     for those stories: a run reads the days around its own, whatever the lake's size.
     """
-    files = staged_files(lake, run_id, "stories")
+    lake = staging.lake
+    files = staging.files("stories")
     if not files:
         return
     pending = read_staged(lake, files, "stories")
-    chosen = staged_files(lake, run_id, "articles")
+    chosen = staging.files("articles")
     captures = lake.read(chosen, ["capture_id"])["capture_id"] if chosen else pl.Series([])
     pending = pending.filter(pl.col("capture_id").is_in(captures.implode()))
     for path in files:
-        lake.remove(path)
+        staging.remove(path)
     if pending.is_empty():
         return
     keys = {k for bands in pending["bands"].to_list() for k in bands}
@@ -221,4 +220,4 @@ def assign_stories(
         pl.col("_first").alias("first_article_id"),
         pl.col("_first_at").alias("first_at"),
     ).select([*STORIES.names(), PARTITION])
-    stage_frame(lake, run_id, "stories", 0, final)
+    staging.write("stories", 0, final)
