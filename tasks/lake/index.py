@@ -189,10 +189,14 @@ class LakeIndex:
         incoming = fresh.with_columns(_SHARD).partition_by("_shard", as_dict=True)
         for shard in self._load(keys + fresh["key"].to_list()):
             before = self._shards[shard]
-            new = incoming.get((shard,), INDEX.to_frame().with_columns(_SHARD)).drop("_shard")
-            merged = (
-                pl.concat([before.filter(~dropped), new]).unique().sort(_ORDER, nulls_last=True)
-            )
+            kept = before.filter(~dropped)
+            if (shard,) not in incoming:
+                if kept.height == before.height:
+                    continue  # nothing of this shard was dropped and nothing comes in
+                new = kept
+            else:
+                new = pl.concat([kept, incoming[(shard,)].drop("_shard")])
+            merged = new.unique().sort(_ORDER, nulls_last=True)
             if not merged.equals(before):
                 self._shards[shard] = merged
                 self._changed.add(shard)
