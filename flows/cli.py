@@ -273,11 +273,13 @@ def serve(
     Uses the Prefect API in PREFECT_API_URL; without one, starts a local Prefect server (with its
     UI) for as long as this command runs.
     """
-    from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.prefect_api import local_server
-    from flows.serve import build_deployments, load_schedules
+    from flows.serve import build_deployments, load_schedules, serve_until_stopped
+
+    def stopping() -> None:
+        err.print("stopping: cancelling runs in progress (press Ctrl-C again to stop at once)")
 
     try:
         schedules = load_schedules()
@@ -293,9 +295,12 @@ def serve(
                 console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
                 for s in schedules:
                     console.print(f"  schedule {s.name}: {s.cron} ({s.timezone})")
-                prefect_serve(*build_deployments(schedules), print_starting_message=False)
+                serve_until_stopped(build_deployments(schedules), stopping)
     except NewslakeError as exc:
         raise _fail(exc) from exc
+    except KeyboardInterrupt:  # Ctrl-C while the deployments were being registered
+        pass
+    err.print("stopped")
 
 
 @app.command()

@@ -48,11 +48,23 @@ def _die_with_parent() -> None:
 def spawn(
     command: list[str], env: dict[str, str], log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a server process that dies with this one; its output goes to `log` (or nowhere)."""
+    """Start a server process that dies with this one; its output goes to `log` (or nowhere).
+
+    The server gets a session of its own: Ctrl-C in a terminal, `systemctl stop` and `kill --
+    -PGID` signal the command's whole process group at once, and a server stopped at that same
+    moment would leave the command's own shutdown (marking runs, pausing schedules) talking to
+    nobody for a minute of retries. The command stops it itself once it has shut down; the
+    kernel stops it if the command dies outright.
+    """
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
         return subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
     finally:
         if log is not None:
@@ -184,7 +196,10 @@ def local_server(port: int = 4200, timeout_s: float = 90.0) -> Iterator[str]:
     log = Path(PREFECT_HOME.value()) / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    server = spawn([*command, "--port", str(port)], dict(os.environ), log)
+    # The UI asks the server where its API is; unset, the answer is the default port's, and a UI
+    # served on another port shows "Can't connect to Server API".
+    env = os.environ | {"PREFECT_UI_API_URL": api, "PREFECT_SERVER_API_PORT": str(port)}
+    server = spawn([*command, "--port", str(port)], env, log)
     try:
         wait_until_up(api, server, timeout_s, f"see {log} (port {port} in use?)")
         yield api

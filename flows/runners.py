@@ -7,6 +7,7 @@ and NER hold the GIL, so threads would not add throughput.
 
 from __future__ import annotations
 
+import signal
 from typing import Any, NoReturn, Self, cast
 
 from prefect.futures import PrefectFuture
@@ -32,7 +33,15 @@ def task_runner(run: RunOptions) -> TaskRunner[Any]:
                 "dashboard_address": None,
             }
         )
-    return ProcessPoolTaskRunner(max_workers=run.worker_count)
+    return ProcessPoolTaskRunner(max_workers=run.worker_count, initializer=_ignore_sigint)
+
+
+def _ignore_sigint() -> None:
+    """In a worker process: leave Ctrl-C to the flow process. A terminal's Ctrl-C reaches the
+    whole process group, workers included; a worker interrupted mid-import or mid-batch breaks
+    the pool, and the flow's shutdown then waits on it. The flow process stops the pool itself
+    (pending batches are dropped, a running one finishes), and SIGTERM still ends a worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _Configured(TaskRunner[PrefectFuture[Any]]):

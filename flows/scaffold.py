@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flows.report import RunSummary, publish
+from flows.serve import leave_ctrl_c_to_serve
 from tasks.errors import ConfigError
 from tasks.lake.commit import CommitStats, lake_lock
 from tasks.lake.store import Lake
@@ -61,6 +62,7 @@ def open_run(
 ) -> Iterator[Run]:
     """A run of `flow` holding its lake's lock; its summary is published when the body ends."""
     started = time.perf_counter()
+    leave_ctrl_c_to_serve()
     settings = _settings(settings, lake, workers)
     store = Lake.of(settings.lake)
     run_id = _run_id()

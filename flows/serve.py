@@ -7,12 +7,23 @@ server start` on 127.0.0.1 and this process is pointed at it. A scheduled ingest
 itself: its deployment's concurrency limit is one, and a run that comes due while the last one
 still runs is cancelled (the next run picks up whatever it would have fetched, because ingest is
 incremental).
+
+`serve_until_stopped` runs the deployments the way a service manager expects: the first SIGINT
+(Ctrl-C) or SIGTERM (`systemctl stop`, `docker stop`), to the process or to its whole group,
+stops it gracefully — runs in progress are cancelled (their processes stopped, marked Cancelled
+in Prefect; what they staged is invisible and cleaned by the next run), schedules paused — and a
+second signal stops it at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
+import signal
+import sys
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +32,18 @@ from typing import Any
 from tasks.errors import ConfigError
 from tasks.settings import CONFIG_DIR
 
-__all__ = ["Schedule", "build_deployments", "load_schedules"]
+__all__ = [
+    "Schedule",
+    "build_deployments",
+    "leave_ctrl_c_to_serve",
+    "load_schedules",
+    "serve_until_stopped",
+]
+
+# How long serve's graceful stop may take before it stops at once: runs in progress are then
+# killed and marked Crashed (what they staged is invisible; the next run cleans it). Well inside
+# a service manager's stop timeout (systemd's default is 90 s).
+STOP_DEADLINE_S = 7.0
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
@@ -122,3 +144,98 @@ def build_deployments(schedules: list[Schedule]) -> list[Any]:
     deployments.append(backfill.to_deployment(name="on-demand", tags=["newslake"]))
     deployments.append(reprocess.to_deployment(name="on-demand", tags=["newslake"]))
     return deployments
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children first found, then theirs), from /proc."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(children)
+            stack.extend(children)
+    return found
+
+
+def _stop_now(signum: int) -> None:
+    """The second signal: kill every process this one started (runs, their workers, the
+    Prefect server) and exit. The lake stays whole: a run's rows are invisible until committed."""
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    sys.stderr.write("stopped at once: runs in progress were killed (the lake is whole)\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+# Set by serve for the runs it starts (they inherit its environment).
+_SERVED = "NEWSLAKE_SERVED_RUN"
+
+
+def leave_ctrl_c_to_serve() -> None:
+    """In a run that serve started: ignore SIGINT. A terminal's Ctrl-C reaches serve's whole
+    process group, its runs included, and a run interrupted mid-wait dies messily (CPython's
+    lock raises "release unlocked lock"); serve stops its runs itself through Prefect."""
+    if os.environ.get(_SERVED) and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
+    """Register the deployments and run them when due until SIGINT or SIGTERM; return when the
+    graceful stop is done (`on_stop()` is called when it begins)."""
+    from prefect.runner import Runner
+
+    class _Runner(Runner):
+        """Prefect's runner, stopped as a service is: SIGINT does what SIGTERM does."""
+
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            signum = args[0] if args else signal.SIGTERM
+            if self.stopping:
+                _stop_now(signum)
+            if on_stop is not None:
+                on_stop()
+            super().handle_sigterm(*args, **kwargs)
+            if self.stopping:
+                timer = threading.Timer(STOP_DEADLINE_S, self._force_stop, args=(signum,))
+                timer.daemon = True
+                timer.start()
+
+        def _force_stop(self, signum: int) -> None:
+            """Still not stopped `STOP_DEADLINE_S` after the signal: Prefect gives a run 30 s
+            to end before it kills it, and a run interrupted while its workers start can take
+            all of that. Its runs are marked Crashed, then everything is stopped at once."""
+            from prefect.client.orchestration import get_client
+            from prefect.states import Crashed
+
+            with (
+                contextlib.suppress(Exception),
+                get_client(sync_client=True, httpx_settings={"timeout": 3}) as client,
+            ):
+                for flow_run_id in self._process_manager.flow_run_ids():
+                    client.set_flow_run_state(
+                        flow_run_id, Crashed(message="newslake serve was stopped"), force=True
+                    )
+            _stop_now(signum)
+
+        async def start(self, run_once: bool = False, webserver: bool | None = None) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, self.handle_sigterm)
+            await super().start(run_once=run_once, webserver=webserver)
+
+    os.environ[_SERVED] = "1"
+    runner = _Runner(pause_on_shutdown=True)
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+    try:
+        asyncio.run(runner.start())
+    except SystemExit as exc:  # a signal before the runner had started: nothing to stop
+        if exc.code not in (0, None):
+            raise

@@ -312,3 +312,114 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
     assert states == dict.fromkeys(ids, "COMPLETED"), output
     assert run_query(lake, "select count(*) from articles").item() == 11
     assert recent_runs(tmp_path / "files-lake")["articles"].to_list() == [2]
+
+
+def _served(cli: Cli, tmp_path: Path, inputs: Path) -> tuple[subprocess.Popen[str], str, dict]:
+    """`newslake serve` (no Prefect server running) with an hourly ingest of `inputs`; waits for
+    its three deployments and returns the process, its API and the ingest's deployment."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    lake = tmp_path / "lake"
+    (config / "schedules.toml").write_text(
+        f'[[schedule]]\nname = "hourly"\ncron = "0 * * * *"\ninputs = ["{inputs}"]\n'
+        f'lake = "{lake}"\n'
+    )
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    cli.extra |= {
+        "NEWSLAKE_CONFIG": str(config),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    }
+    serve = cli.popen("serve", "--port", str(port))
+    deadline = time.monotonic() + 120
+    found: list[dict[str, Any]] = []
+    while len(found) < 3 and time.monotonic() < deadline and serve.poll() is None:
+        time.sleep(1)
+        found = _api(api, "/deployments/filter") or []
+    assert len(found) == 3, found
+    return serve, api, next(d for d in found if d["name"] == "hourly")
+
+
+def _state(api: str, run_id: str) -> str | None:
+    try:
+        return httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()["state_type"]
+    except (httpx.HTTPError, KeyError):
+        return None
+
+
+def _signal(serve: subprocess.Popen[str], signum: int, target: str) -> None:
+    if target == "group":  # a terminal's Ctrl-C, systemd's KillMode=control-group
+        os.killpg(serve.pid, signum)
+    else:
+        serve.send_signal(signum)
+
+
+def _stopped(serve: subprocess.Popen[str]) -> tuple[int, str, float]:
+    """Wait (generously) for serve to exit: its exit code, output and seconds to exit."""
+    started = time.monotonic()
+    try:
+        output = serve.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(serve.pid, signal.SIGKILL)
+        output = serve.communicate()[0]
+        pytest.fail(f"serve did not stop within 60 s:\n{output}")
+    return serve.returncode, output, time.monotonic() - started
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "target", "mid_run"),
+    [
+        (signal.SIGINT, "group", False),  # Ctrl-C in a terminal while idle
+        (signal.SIGTERM, "pid", False),  # kill PID
+        (signal.SIGTERM, "group", True),  # systemctl stop / docker stop while a run goes on
+        (signal.SIGINT, "group", True),  # Ctrl-C while a run goes on
+    ],
+)
+def test_serve_stops_the_way_services_are_stopped(
+    cli: Cli, tmp_path: Path, signum: int, target: str, mid_run: bool
+) -> None:
+    """Gone well within the bound, exit 0, no traceback, nothing left (the cli fixture scans for
+    survivors), the lake whole; a run cut off is completed by the next run."""
+    pages = tmp_path / "pages"
+    shutil.copytree(SAMPLES, pages)
+    serve, api, deployment = _served(cli, tmp_path, pages)
+    if not mid_run:  # the UI it advertises asks its own API, not the default port's
+        settings = httpx.get(f"{api.removesuffix('/api')}/ui-settings", timeout=30).json()
+        assert settings["api_url"] == api
+    else:
+        run = _trigger(api, deployment["id"])
+        deadline = time.monotonic() + 120
+        while _state(api, run) not in {"RUNNING", *FINAL} and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _state(api, run) == "RUNNING"
+    _signal(serve, signum, target)
+    code, output, seconds = _stopped(serve)
+    assert seconds < 30, output
+    assert code == 0, output
+    assert "Traceback" not in output, output
+    assert "stopped" in output
+    lake = tmp_path / "lake"
+    if mid_run:
+        # Whatever the cut-off run committed reads cleanly; the next run completes the pages.
+        result = cli("ingest", str(pages), "--lake", str(lake), "--no-progress")
+        assert result.returncode == 0, result.stdout
+        assert run_query(lake, "select count(*) from articles").item() == 11
+        assert not [p for p in (lake / "_staging").rglob("*") if p.is_file()]  # cleaned
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_at_once(cli: Cli, tmp_path: Path) -> None:
+    serve, api, deployment = _served(cli, tmp_path, SAMPLES)
+    run = _trigger(api, deployment["id"])
+    deadline = time.monotonic() + 120
+    while _state(api, run) not in {"RUNNING", *FINAL} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    _signal(serve, signal.SIGINT, "group")
+    time.sleep(0.5)
+    _signal(serve, signal.SIGINT, "group")
+    code, output, seconds = _stopped(serve)
+    assert code == 128 + signal.SIGINT, output
+    assert seconds < 10, output
+    assert "stopped at once" in output
