@@ -24,6 +24,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,8 @@ __all__ = [
 # How long serve's graceful stop may take before it stops at once: runs in progress are then
 # killed and marked Crashed (what they staged is invisible; the next run cleans it). Well inside
 # a service manager's stop timeout (systemd's default is 90 s).
-STOP_DEADLINE_S = 7.0
+STOP_DEADLINE_S = 5.0
+_LAST_RESORT_S = 3.0
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
@@ -211,7 +213,16 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
         def _force_stop(self, signum: int) -> None:
             """Still not stopped `STOP_DEADLINE_S` after the signal: Prefect gives a run 30 s
             to end before it kills it, and a run interrupted while its workers start can take
-            all of that. Its runs are marked Crashed, then everything is stopped at once."""
+            all of that. Its processes are killed now, so Prefect's cancellation completes (the
+            run is marked Cancelled); if serve is still not done a few seconds later, its runs
+            are marked Crashed and everything is stopped at once."""
+            for flow_run_id in self._process_manager.flow_run_ids():
+                handle = self._process_manager.get(flow_run_id)
+                if handle is not None and handle.pid is not None:
+                    for pid in [*_descendants(handle.pid), handle.pid]:
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
+            time.sleep(_LAST_RESORT_S)
             from prefect.client.orchestration import get_client
             from prefect.states import Crashed
 
