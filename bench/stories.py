@@ -189,8 +189,10 @@ def _million(folder: str, rows: int, per_partition: int) -> None:
     lake = Lake.of(folder)
     rng = np.random.default_rng(0)
     schema = pl.Schema({**STORIES})
-    for part in range(rows // per_partition):
-        day = date(2020, 1, 1) + timedelta(days=part)
+    parts = rows // per_partition
+    for part in range(parts):
+        # Days on both sides of the new article's (2024-05-01): the story window reads its own.
+        day = date(2024, 5, 1) + timedelta(days=part - parts // 2)
         n = per_partition
         ids = [f"a{part:05d}-{i:06d}" for i in range(n)]
         frame = pl.DataFrame(
