@@ -114,6 +114,7 @@ def _shard(key: str) -> str:
 
 _ORDER = ["key", "kind", PARTITION, "id", "words"]
 _SHARD = pl.col("key").str.slice(0, SHARD_DIGITS).alias("_shard")
+_EMPTY = INDEX.to_frame()
 
 
 def index_rows(table: TableName, frame: pl.DataFrame) -> pl.DataFrame:
@@ -140,19 +141,36 @@ class LakeIndex:
 
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
-        self._shards: dict[str, pl.DataFrame] = {}
-        self._changed: set[str] = set()
+        self._read: dict[str, pl.DataFrame] = {}  # each loaded shard as it was read
+        self._rows = _EMPTY  # the loaded shards' rows as the run has changed them
+        self._touched: set[str] = set()
+        # Changes are collected and applied together (a few vectorised passes over all the
+        # loaded rows, not one pass a shard a change): (kind, keys, days) to drop, rows to add.
+        self._pending: list[tuple[str, pl.Series, pl.Series, pl.DataFrame]] = []
 
     def _path(self, shard: str) -> str:
         return self.lake.path(_ROOT, f"{shard}.parquet")
 
-    def _load(self, keys: Iterable[str]) -> list[str]:
-        shards = sorted({_shard(k) for k in keys})
-        for shard in shards:
-            if shard not in self._shards:
-                frame = self.lake.read_optional(self._path(shard))
-                self._shards[shard] = INDEX.to_frame() if frame is None else frame.cast(INDEX)
-        return shards
+    def _load(self, keys: Iterable[str]) -> None:
+        frames = []
+        for shard in sorted({_shard(k) for k in keys} - set(self._read)):
+            frame = self.lake.read_optional(self._path(shard))
+            self._read[shard] = INDEX.to_frame() if frame is None else frame.cast(INDEX)
+            frames.append(self._read[shard])
+        if frames:
+            self._rows = pl.concat([self._rows, *frames])
+
+    def _apply(self) -> None:
+        for kind, keys, days, fresh in self._pending:
+            dropped = (
+                (pl.col("kind") == kind)
+                & pl.col("key").is_in(keys.implode())
+                & pl.col(PARTITION).is_in(days.implode())
+            )
+            self._rows = pl.concat([self._rows.filter(~dropped), fresh])
+        if self._pending:
+            self._rows = self._rows.unique()
+        self._pending.clear()
 
     def rows(self, kind: str, values: pl.Series, ids: pl.Series | None = None) -> pl.DataFrame:
         """The index rows of `kind` for these lookup values (and, when given, these ids)."""
@@ -160,10 +178,12 @@ class LakeIndex:
         assert isinstance(keys, pl.Series)
         if keys.is_empty():
             return INDEX.to_frame()
+        self._load(keys.to_list())
+        self._apply()
         hit = (pl.col("kind") == kind) & pl.col("key").is_in(keys.implode())
         if ids is not None:
             hit = hit & pl.col("id").is_in(ids.drop_nulls().implode())
-        return pl.concat([self._shards[s].filter(hit) for s in self._load(keys.to_list())])
+        return self._rows.filter(hit)
 
     def days(self, kind: str, values: pl.Series, ids: pl.Series | None = None) -> set[date]:
         """The partitions that hold a row of `kind` for these lookup values (and ids)."""
@@ -176,40 +196,38 @@ class LakeIndex:
         assert isinstance(keys, pl.Series)
         if keys.is_empty():
             return
-        ours = (pl.col("kind") == kind) & pl.col("key").is_in(keys.implode())
-        on_days = pl.col(PARTITION).is_in(pl.Series(sorted(days), dtype=pl.Date).implode())
-        self._merge(keys.to_list(), rows.filter(ours), ours & on_days)
+        fresh = rows.filter((pl.col("kind") == kind) & pl.col("key").is_in(keys.implode()))
+        self._change(kind, keys, pl.Series(sorted(days), dtype=pl.Date), fresh)
 
     def add(self, rows: pl.DataFrame) -> None:
         """Add rows (days a key may be on): the index may name too many days, never too few."""
-        self._merge(rows["key"].to_list(), rows, pl.lit(False))
+        self._change("", rows["key"].clear(), pl.Series([], dtype=pl.Date), rows)
 
-    def _merge(self, keys: list[str], fresh: pl.DataFrame, dropped: pl.Expr) -> None:
-        """Drop the rows matching `dropped` from the shards of `keys`, then add `fresh`."""
-        incoming = fresh.with_columns(_SHARD).partition_by("_shard", as_dict=True)
-        for shard in self._load(keys + fresh["key"].to_list()):
-            before = self._shards[shard]
-            kept = before.filter(~dropped)
-            if (shard,) not in incoming:
-                if kept.height == before.height:
-                    continue  # nothing of this shard was dropped and nothing comes in
-                new = kept
-            else:
-                new = pl.concat([kept, incoming[(shard,)].drop("_shard")])
-            merged = new.unique().sort(_ORDER, nulls_last=True)
-            if not merged.equals(before):
-                self._shards[shard] = merged
-                self._changed.add(shard)
+    def _change(self, kind: str, keys: pl.Series, days: pl.Series, fresh: pl.DataFrame) -> None:
+        touched = [*keys.to_list(), *fresh["key"].to_list()]
+        self._load(touched)
+        self._touched |= {_shard(k) for k in touched}
+        self._pending.append((kind, keys, days, fresh.select(INDEX.names()).cast(INDEX)))
 
     def save(self) -> None:
         """Write the shards that changed, each atomically (an empty shard is removed)."""
-        for shard in sorted(self._changed):
-            frame, path = self._shards[shard], self._path(shard)
+        self._apply()
+        shards = (
+            self._rows.with_columns(_SHARD)
+            .filter(pl.col("_shard").is_in(pl.Series(sorted(self._touched)).implode()))
+            .sort(["_shard", *_ORDER], nulls_last=True)
+            .partition_by("_shard", as_dict=True, include_key=False, maintain_order=True)
+        )
+        for shard in sorted(self._touched):
+            frame, path = shards.get((shard,), INDEX.to_frame()), self._path(shard)
+            if frame.equals(self._read[shard]):
+                continue
             if frame.is_empty():
                 self.lake.remove(path)
             else:
                 self.lake.write(frame, path)
-        self._changed.clear()
+            self._read[shard] = frame
+        self._touched.clear()
 
 
 @task(name="save-index", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
