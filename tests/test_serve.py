@@ -119,6 +119,17 @@ def _trigger(api: str, deployment_id: str, **parameters: Any) -> str:
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+def _deployments(serve: subprocess.Popen[str], api: str) -> list[dict[str, Any]]:
+    """Wait for serve's three deployments (two minutes at most) and return them."""
+    deadline = time.monotonic() + 120
+    found: list[dict[str, Any]] = []
+    while len(found) < 3 and time.monotonic() < deadline and serve.poll() is None:
+        time.sleep(1)
+        found = _api(api, "/deployments/filter") or []
+    assert len(found) == 3, found
+    return found
+
+
 def _config(tmp_path: Path, lake: Path) -> Path:
     """A config directory whose one schedule ingests the samples every minute."""
     config = tmp_path / "config"
@@ -154,12 +165,7 @@ def test_serve_runs_schedules_and_on_demand_deployments(cli: Cli, tmp_path: Path
     }
     serve = cli.popen("serve", "--port", str(port))
     try:
-        deadline = time.monotonic() + 120
-        found: list[dict[str, Any]] = []
-        while len(found) < 3 and time.monotonic() < deadline and serve.poll() is None:
-            time.sleep(1)
-            found = _api(api, "/deployments/filter") or []
-        assert len(found) == 3, found
+        found = _deployments(serve, api)
         by_name = {(d["name"], d["entrypoint"].rsplit(":", 1)[1]): d for d in found}
         scheduled = by_name[("every-minute", "ingest")]
         assert [s["schedule"]["cron"] for s in scheduled["schedules"]] == ["* * * * *"]
@@ -332,12 +338,7 @@ def _served(cli: Cli, tmp_path: Path, inputs: Path) -> tuple[subprocess.Popen[st
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
     }
     serve = cli.popen("serve", "--port", str(port))
-    deadline = time.monotonic() + 120
-    found: list[dict[str, Any]] = []
-    while len(found) < 3 and time.monotonic() < deadline and serve.poll() is None:
-        time.sleep(1)
-        found = _api(api, "/deployments/filter") or []
-    assert len(found) == 3, found
+    found = _deployments(serve, api)
     return serve, api, next(d for d in found if d["name"] == "hourly")
 
 
@@ -346,6 +347,15 @@ def _state(api: str, run_id: str) -> str | None:
         return httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()["state_type"]
     except (httpx.HTTPError, KeyError):
         return None
+
+
+def _start_a_run(api: str, deployment: dict[str, Any]) -> None:
+    """Trigger a run of the deployment and wait until it is running."""
+    run = _trigger(api, deployment["id"])
+    deadline = time.monotonic() + 120
+    while _state(api, run) not in {"RUNNING", *FINAL} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _state(api, run) == "RUNNING"
 
 
 def _signal(serve: subprocess.Popen[str], signum: int, target: str) -> None:
@@ -389,11 +399,7 @@ def test_serve_stops_the_way_services_are_stopped(
         settings = httpx.get(f"{api.removesuffix('/api')}/ui-settings", timeout=30).json()
         assert settings["api_url"] == api
     else:
-        run = _trigger(api, deployment["id"])
-        deadline = time.monotonic() + 120
-        while _state(api, run) not in {"RUNNING", *FINAL} and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert _state(api, run) == "RUNNING"
+        _start_a_run(api, deployment)
     _signal(serve, signum, target)
     code, output, seconds = _stopped(serve)
     assert seconds < 30, output
@@ -412,10 +418,7 @@ def test_serve_stops_the_way_services_are_stopped(
 @pytest.mark.slow
 def test_a_second_ctrl_c_stops_at_once(cli: Cli, tmp_path: Path) -> None:
     serve, api, deployment = _served(cli, tmp_path, SAMPLES)
-    run = _trigger(api, deployment["id"])
-    deadline = time.monotonic() + 120
-    while _state(api, run) not in {"RUNNING", *FINAL} and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _start_a_run(api, deployment)
     _signal(serve, signal.SIGINT, "group")
     time.sleep(0.5)
     _signal(serve, signal.SIGINT, "group")
