@@ -33,14 +33,14 @@ def _lake_rows(lake: Lake, index: LakeIndex, ids: pl.Series) -> pl.DataFrame:
     read from the partitions the index names for them."""
     columns = ["article_id", "capture_id", "fetched_at", "extracted_at", "word_count"]
     files = [partition_file(lake, "articles", day) for day in sorted(index.days("articles", ids))]
-    frames = [frame for frame in map(lake.read_optional, files) if frame is not None]
+    frames = [f for f in (lake.read_optional(p, columns) for p in files) if f is not None]
     if not frames:
         return pl.DataFrame(
             schema={"article_id": pl.String, "capture_id": pl.String, "captured_at": pl.Datetime,
                     "word_count": pl.Int32}
         )  # fmt: skip
     return (
-        pl.concat([f.select(columns) for f in frames], how="vertical_relaxed")
+        pl.concat(frames, how="vertical_relaxed")
         .filter(pl.col("article_id").is_in(ids.implode()))
         .select("article_id", "capture_id", CAPTURED_AT, "word_count")
     )

@@ -25,7 +25,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
 from tasks.crashpoints import crash_point
-from tasks.ids import digest
 from tasks.lake.index import (
     KINDS,
     LakeIndex,
@@ -95,28 +94,23 @@ def settle_lake(lake: Lake) -> None:
     if not index_is_built(lake):
         rebuild_index(lake)  # from the tables, which hold whatever the killed run committed
     elif leftover:
-        fold_staging(lake, _staged_by_table(lake, leftover))
+        runs = {PurePosixPath(p).relative_to(lake.path(_STAGING)).parts[0] for p in leftover}
+        fold_staging(lake, [Staging(lake, run).tables() for run in sorted(runs)])
     if leftover:
         lake.remove_tree(lake.path(_STAGING))
 
 
-def _staged_by_table(lake: Lake, files: list[str]) -> dict[TableName, list[str]]:
-    """Killed runs' staged files (`_staging/<run>/<table>/*.parquet`), by table."""
-    found: dict[TableName, list[str]] = {}
-    for path in files:
-        parts = PurePosixPath(path).relative_to(lake.path(_STAGING)).parts
-        if len(parts) == 3 and parts[1] in SCHEMAS and parts[2].endswith(".parquet"):
-            found.setdefault(parts[1], []).append(path)
-    return found
-
-
 def stage_frame(
     lake: LakeLike, run_id: str, table: TableName, batch: int, frame: pl.DataFrame
-) -> None:
-    """Stage one batch's rows of `table` for the run's commit (invisible to readers)."""
-    if frame.height:
-        lake = as_lake(lake)
-        lake.write(frame, _staging(lake, run_id, table, f"{batch:012d}.parquet"))
+) -> str | None:
+    """Stage one batch's rows of `table` for the run's commit (invisible to readers); the
+    staged file's path, or None when there were no rows."""
+    if not frame.height:
+        return None
+    lake = as_lake(lake)
+    path = _staging(lake, run_id, table, f"{batch:012d}.parquet")
+    lake.write(frame, path)
+    return path
 
 
 def partition_file(lake: Lake, table: TableName, day: date) -> str:
@@ -200,11 +194,14 @@ class Staging:
         """The run's staged files of `table`, in batch order."""
         return sorted(self._files.get(table, ()))
 
+    def tables(self) -> dict[str, list[str]]:
+        """Every table the run staged, with its files."""
+        return {table: sorted(files) for table, files in self._files.items() if files}
+
     def write(self, table: TableName, batch: int, frame: pl.DataFrame) -> None:
         """Stage (more) rows of `table` under a batch number."""
-        if frame.height:
-            path = _staging(self.lake, self.run_id, table, f"{batch:012d}.parquet")
-            self.lake.write(frame, path)
+        path = stage_frame(self.lake, self.run_id, table, batch, frame)
+        if path is not None:
             self._files.setdefault(table, set()).add(path)
 
     def replace(self, path: str, frame: pl.DataFrame) -> None:
@@ -372,11 +369,7 @@ def known_sources(lake: LakeLike, sources: list[str]) -> set[str]:
     """The sources among these that the lake has already dealt with: each gave a capture or a
     reject (looked up in the index: a run reads the shards of its own sources only)."""
     index = LakeIndex(as_lake(lake))
-    values = pl.Series("source", sources, dtype=pl.String)
-    known = set()
-    for kind in ("sourced", "rejects"):
-        known |= set(index.rows(kind, values)["key"].to_list())
-    return {s for s in sources if digest(s) in known}
+    return index.present(("sourced", "rejects"), pl.Series("source", sources, dtype=pl.String))
 
 
 def write_part(lake: LakeLike, table: str, day: date, name: str, frame: pl.DataFrame) -> None:

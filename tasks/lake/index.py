@@ -108,13 +108,21 @@ def _keys(kind: str, values: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
     return values.map_elements(digest, return_dtype=pl.String)
 
 
+def _key(kind: str, value: str) -> str:
+    """The index key of one lookup value."""
+    return digest(value) if _BY_NAME[kind].hashed else value
+
+
 def _shard(key: str) -> str:
     return key[:SHARD_DIGITS]
 
 
+def _shard_path(lake: Lake, shard: str) -> str:
+    return lake.path(_ROOT, f"{shard}.parquet")
+
+
 _ORDER = ["key", "kind", PARTITION, "id", "words"]
 _SHARD = pl.col("key").str.slice(0, SHARD_DIGITS).alias("_shard")
-_EMPTY = INDEX.to_frame()
 
 
 def index_rows(table: TableName, frame: pl.DataFrame) -> pl.DataFrame:
@@ -142,19 +150,16 @@ class LakeIndex:
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
         self._read: dict[str, pl.DataFrame] = {}  # each loaded shard as it was read
-        self._rows = _EMPTY  # the loaded shards' rows as the run has changed them
+        self._rows = INDEX.to_frame()  # the loaded shards' rows as the run has changed them
         self._touched: set[str] = set()
         # Changes are collected and applied together (a few vectorised passes over all the
         # loaded rows, not one pass a shard a change): (kind, keys, days) to drop, rows to add.
         self._pending: list[tuple[str, pl.Series, pl.Series, pl.DataFrame]] = []
 
-    def _path(self, shard: str) -> str:
-        return self.lake.path(_ROOT, f"{shard}.parquet")
-
     def _load(self, keys: Iterable[str]) -> None:
         frames = []
         for shard in sorted({_shard(k) for k in keys} - set(self._read)):
-            frame = self.lake.read_optional(self._path(shard))
+            frame = self.lake.read_optional(_shard_path(self.lake, shard))
             self._read[shard] = INDEX.to_frame() if frame is None else frame.cast(INDEX)
             frames.append(self._read[shard])
         if frames:
@@ -184,6 +189,14 @@ class LakeIndex:
         if ids is not None:
             hit = hit & pl.col("id").is_in(ids.drop_nulls().implode())
         return self._rows.filter(hit)
+
+    def present(self, kinds: Iterable[str], values: pl.Series) -> set[str]:
+        """The lookup values that have a row of one of these kinds."""
+        found: set[str] = set()
+        for kind in kinds:
+            keys = set(self.rows(kind, values)["key"].to_list())
+            found |= {v for v in values.to_list() if _key(kind, v) in keys}
+        return found
 
     def days(self, kind: str, values: pl.Series, ids: pl.Series | None = None) -> set[date]:
         """The partitions that hold a row of `kind` for these lookup values (and ids)."""
@@ -219,7 +232,7 @@ class LakeIndex:
             .partition_by("_shard", as_dict=True, include_key=False, maintain_order=True)
         )
         for shard in sorted(self._touched):
-            frame, path = shards.get((shard,), INDEX.to_frame()), self._path(shard)
+            frame, path = shards.get((shard,), INDEX.to_frame()), _shard_path(self.lake, shard)
             if frame.equals(self._read[shard]):
                 continue
             if frame.is_empty():
@@ -280,9 +293,9 @@ def rebuild_index(lake: Lake) -> int:
         if rows.height
         else {}
     )
-    kept = {lake.path(_ROOT, f"{shard}.parquet") for (shard,) in shards}
+    kept = {_shard_path(lake, shard) for (shard,) in shards}
     for (shard,), frame in sorted(shards.items()):
-        lake.write(frame, lake.path(_ROOT, f"{shard}.parquet"))
+        lake.write(frame, _shard_path(lake, shard))
     for stale in set(lake.files(lake.path(_ROOT))) - kept - {lake.path(_ROOT, _MANIFEST)}:
         lake.remove(stale)
     manifest = pl.DataFrame(
@@ -293,11 +306,13 @@ def rebuild_index(lake: Lake) -> int:
     return rows.height
 
 
-def fold_staging(lake: Lake, staged: dict[TableName, list[str]]) -> None:
-    """Add to the index the days a killed run's staged rows may have been committed to, so no
-    row it wrote is missing from the index (the rows it removed leave harmless extra days)."""
+def fold_staging(lake: Lake, runs: list[dict[str, list[str]]]) -> None:
+    """Add to the index the days killed runs' staged rows (each run's files by table) may have
+    been committed to, so no row they wrote is missing from the index (the rows they removed
+    leave harmless extra days)."""
     index = LakeIndex(lake)
-    for table, files in staged.items():
-        if table in KINDS and files:
-            index.add(index_rows(table, lake.read(files, hive=False)))
+    for staged in runs:
+        for table in KINDS:
+            if staged.get(table):
+                index.add(index_rows(table, lake.read(staged[table], hive=False)))
     index.save()
