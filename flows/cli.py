@@ -333,7 +333,7 @@ def reindex(
     console.print(f"indexed {rows:,} rows of {store.url}")
 
 
-def _from_lake(read: Callable[[str, T], pl.DataFrame], lake: str | None, arg: T) -> pl.DataFrame:
+def _from_lake[T](read: Callable[[str, T], pl.DataFrame], lake: str | None, arg: T) -> pl.DataFrame:
     """What `read` answers for the lake (the flag's, else the configured one), or exit 1 saying
     why not (no lake there, bad SQL, bad settings)."""
     try:

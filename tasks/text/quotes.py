@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tasks.ids import digest
+from tasks.text.discourse import Resolver
 from tasks.text.entities import Entity
+from tasks.text.ranker import rerank
 from tasks.text.speakers import Attribution, attribute, sentence_bounds
 
-__all__ = ["Quote", "find_quotes", "quote_rows"]
+__all__ = ["Quote", "find_quotes", "quote_rows", "unattributed"]
 
 Kind = Literal["full", "partial"]
 
@@ -160,6 +162,15 @@ def _quote_id(article_id: str, start: int) -> str:
     return digest(f"{article_id}:{start}", 16)
 
 
+def unattributed(text: str, quotes: Sequence[Quote]) -> list[Attribution]:
+    """One attribution per quote, its speaker still to be found."""
+    return [
+        Attribution(start=q.start, end=q.end, paragraph=q.paragraph, partial=kind == "partial")
+        for q in quotes
+        if (kind := _kind(text, q))
+    ]
+
+
 def quote_rows(
     article_id: str, text: str, entities: Sequence[Entity], *, nlp: Any | None = None
 ) -> list[dict[str, Any]]:
@@ -171,20 +182,23 @@ def quote_rows(
     quotes = find_quotes(text)
     for quote in quotes:
         quote.text = quote.text.strip().rstrip(",")
-    kinds = [_kind(text, q) for q in quotes]
-    said = [
-        Attribution(start=q.start, end=q.end, paragraph=q.paragraph, partial=kind == "partial")
-        for q, kind in zip(quotes, kinds, strict=True)
-    ]
+    said = unattributed(text, quotes)
+    kinds: list[Kind] = ["partial" if a.partial else "full" for a in said]
     if nlp is not None:
-        attribute(nlp, text, said, entities)
+        resolver = Resolver(text, entities, [(q.start, q.end) for q in said])
+        attribute(nlp, text, said, resolver)
+    # Whether a short quote is a quotation or a scare quote is the rules' call (a cue, a
+    # speaker they found); the ranker names a speaker for every quote with someone near.
+    credited = [who.speaker is not None for who in said]
+    if nlp is not None:
+        rerank(text, said, resolver)
     rows = []
-    for quote, who, kind in zip(quotes, said, kinds, strict=True):
+    for quote, who, kind, by_rules in zip(quotes, said, kinds, credited, strict=True):
         words = re.findall(r"\w+", quote.text)
         # Short and credited to nobody: a scare quote or a catch-phrase ("law and order"). Where
         # speakers are not attributed (other languages) only one or two words count as short.
         short = 4 if nlp is not None else 2
-        if not words or (len(words) <= short and who.speaker is None) or _is_title(words):
+        if not words or (len(words) <= short and not by_rules) or _is_title(words):
             continue
         rows.append(
             {

@@ -142,16 +142,14 @@ def _set(
     quote.confidence = how
 
 
-def attribute(
-    nlp: Any, text: str, quotes: list[Attribution], entities: Sequence[Entity]
-) -> list[Attribution]:
+def attribute(nlp: Any, text: str, quotes: list[Attribution], resolver: Resolver) -> None:
     """Fill in each quote's speaker, cue, group and confidence (see the module docstring).
 
-    `nlp` is a spaCy pipeline with a parser; its NER is not run here.
+    `nlp` is a spaCy pipeline with a parser; its NER is not run here. `resolver` holds the
+    article's mentions (`Resolver(text, entities, quote spans)`).
     """
     if not quotes:
-        return quotes
-    resolver = Resolver(text, entities, [(q.start, q.end) for q in quotes])
+        return
     contexts = []
     for quote in quotes:
         s_start, s_end = sentence_bounds(text, quote.start, quote.end)
@@ -192,7 +190,6 @@ def attribute(
         ):
             _copy(previous, quote, CONTINUED)  # continued, or the second half of a split quote
             quote.group = previous.group
-    return quotes
 
 
 def _copy(source: Attribution, quote: Attribution, confidence: float) -> None:
