@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 for _key, _value in {
@@ -384,18 +385,84 @@ def query(
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,
 ) -> None:
     """Run SQL with DuckDB over the lake's tables."""
-    import polars as pl
 
     from tasks.lake.query import run_query
 
-    frame = _from_lake(run_query, lake, sql)
+    _print_frame(_from_lake(run_query, lake, sql), format, limit)
+
+
+def _print_frame(frame: pl.DataFrame, format: Format, limit: int, *, text: int = 60) -> None:
+    """A result on standard output as a table, CSV or JSON."""
+    import polars as pl
+
     if format is Format.csv:
         sys.stdout.write(frame.write_csv())
     elif format is Format.json:
         sys.stdout.write(frame.write_json() + "\n")
     else:
-        with pl.Config(tbl_rows=limit, fmt_str_lengths=60, tbl_width_chars=160):
+        with pl.Config(
+            tbl_rows=limit, fmt_str_lengths=text, tbl_width_chars=200, tbl_hide_dataframe_shape=True
+        ):
             sys.stdout.write(f"{frame}\n")
+
+
+class Failing(StrEnum):
+    """Statuses `newslake health --fail-on` can exit 1 on."""
+
+    drift = "drift"
+    failing = "failing"
+    quiet = "quiet"
+    new = "new"
+
+
+@app.command()
+def health(
+    lake: LakeOption = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    days: Annotated[int, typer.Option(help="Outlets seen in the lake's last N days.")] = 7,
+    domain: Annotated[str | None, typer.Option(help="Only this outlet.")] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(help="Exit 1 when an outlet has one of these statuses (e.g. drift,failing)."),
+    ] = "",
+    plot: Annotated[
+        Path | None, typer.Option(help="Draw articles and median words per day to this PNG.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 100,
+) -> None:
+    """Which outlets are failing, since when, and why (each judged against its own history).
+
+    Exits 0 whatever the statuses (it reports), unless --fail-on names one an outlet has.
+    """
+    import polars as pl
+
+    from tasks.lake.health import health as judge
+
+    wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
+    unknown = wanted - {s.value for s in Failing}
+    if unknown:
+        msg = f"--fail-on: unknown status {', '.join(sorted(unknown))} (choose from drift, "
+        raise typer.BadParameter(msg + "failing, quiet, new)")
+    try:
+        settings = load_settings()
+        verdicts, rows = judge(lake or settings.lake, settings.health, days=days, domain=domain)
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    frame = (
+        pl.DataFrame([v.row() for v in verdicts])
+        if verdicts
+        else pl.DataFrame(
+            schema={"domain": pl.String, "status": pl.String, "since": pl.Date, "reason": pl.String}
+        )
+    )
+    _print_frame(frame, format, limit, text=90)
+    if plot is not None:
+        from tasks.lake.health_plot import draw
+
+        draw(verdicts[:limit], rows, plot)
+        console.print(f"plot written to {plot}", highlight=False)
+    if any(v.status in wanted for v in verdicts):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -51,6 +52,16 @@ class RunSummary:
     failed_days: dict[date, str] = field(default_factory=dict)
     # Why a run had nothing to do ("the range holds no rows"): a normal outcome, said plainly.
     note: str | None = None
+    # Outlets whose health status this run changed: domain, before, status, since, reason.
+    outlets: list[dict[str, Any]] = field(default_factory=list)
+
+    def outlet_lines(self) -> list[str]:
+        """One line per outlet whose status changed: `a.com: ok -> failing since … (why)`."""
+        return [
+            f"{o['domain']}: {o['before'] or 'unseen'} -> {o['status']} since {o['since']} "
+            f"({o['reason']})"
+            for o in self.outlets
+        ]
 
     @property
     def rejected(self) -> int:
@@ -106,6 +117,7 @@ class RunSummary:
             f"- duration: {self.seconds:.1f} s",
         ]
         lines += [f"- **day {d} failed**: {why}" for d, why in sorted(self.failed_days.items())]
+        lines += [f"- **outlet** {line}" for line in self.outlet_lines()]
         return "\n".join(lines) + "\n"
 
 
@@ -134,6 +146,10 @@ def publish(summary: RunSummary, lake: Lake) -> None:
             "quotes": summary.quotes,
             "partitions": sum(s.partitions for s in summary.tables.values()),
             "rejects_by_stage": json.dumps(dict(sorted(summary.rejects.items()))),
-            "message": failed or summary.note,
+            "message": "; ".join(
+                m for m in (failed, summary.note, "; ".join(summary.outlet_lines())) if m
+            )
+            or None,
+            "outlets_changed": json.dumps(summary.outlets) if summary.outlets else None,
         },
     )

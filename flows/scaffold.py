@@ -9,22 +9,29 @@ run log and Prefect. A body that raises publishes nothing: the run failed, and P
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
+
+import duckdb
 
 from flows.report import RunSummary, publish
 from flows.serve import leave_ctrl_c_to_serve
-from tasks.errors import ConfigError
+from tasks.errors import ConfigError, NewslakeError
 from tasks.lake.commit import CommitStats, lake_lock
+from tasks.lake.health import outlet_changes
 from tasks.lake.store import Lake
 from tasks.pages.batch import BatchResult
 from tasks.settings import Settings, load_settings
 
 __all__ = ["Run", "check_range", "open_run"]
+
+logger = logging.getLogger("newslake")
 
 
 @dataclass(kw_only=True)
@@ -74,11 +81,23 @@ def open_run(
     )
     with lake_lock(store):
         yield run
+        run.summary.outlets = _outlet_changes(run)
     run.summary.absorb(run.totals, run.tables)
     if not run.summary.pages and run.nothing:
         run.summary.note = run.nothing
     run.summary.seconds = time.perf_counter() - started
     publish(run.summary, store)
+
+
+def _outlet_changes(run: Run) -> list[dict[str, Any]]:
+    """The outlets whose health status this run changed (`tasks/lake/health.py`). Judging them
+    is a report on a committed run: if it fails, the run still stands, and says so."""
+    domains = {domain for domain, measure in run.totals.by_domain if measure == "pages"}
+    try:
+        return outlet_changes(run.lake, run.settings.health, sorted(domains))
+    except (NewslakeError, duckdb.Error, OSError) as exc:
+        logger.warning("outlet health not judged: %s", exc)
+        return []
 
 
 def check_range(start: date, end: date, flow: str) -> None:

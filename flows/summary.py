@@ -64,6 +64,8 @@ def print_summary(summary: RunSummary) -> None:
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:.1f} pages/s)")
     for day, why in sorted(summary.failed_days.items()):
         table.add_row(f"day {day} FAILED", why)
+    for line in summary.outlet_lines():
+        table.add_row("outlet changed", line)
     console.print(table)
     if summary.pages != summary.captures + summary.rejected + summary.duplicates:
         err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")

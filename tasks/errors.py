@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = [
+    "BlockedPageError",
     "ConfigError",
     "DecodeError",
     "ExtractError",
@@ -116,3 +117,8 @@ class ExtractError(PageError):
     """The page is text but holds no article."""
 
     stage: Stage = "extract"
+
+
+class BlockedPageError(ExtractError):
+    """The page is a bot wall, a JavaScript-required shell or a consent page, not the article:
+    the publisher answered, but not with the page (`tasks/text/walls.py`)."""

@@ -84,6 +84,9 @@ class Article:
     modified_at: datetime | None = None
     wire: str | None = None
     is_free: bool | None = None
+    # The page marks its article body (schema.org articleBody, itemprop): a layout that drops
+    # the mark is one a publisher changed (tasks/lake/health.py).
+    body_declared: bool | None = None
     language: str | None
     sitename: str | None
     description: str | None

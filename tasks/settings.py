@@ -102,6 +102,20 @@ class StoryOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HealthOptions:
+    """When an outlet's latest days count as drift or failing (tasks/lake/health.py)."""
+
+    history_days: int = 28
+    min_history_pages: int = 20
+    min_day_pages: int = 5
+    quiet_days: int = 3
+    words_ratio: float = 0.5
+    share_drop: float = 0.5
+    failing_share: float = 0.8
+    wall_share: float = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     """How a run is split into batches and spread over worker processes."""
 
@@ -131,6 +145,7 @@ class Settings:
     fetch: FetchOptions = FetchOptions()
     entities: EntityOptions = EntityOptions()
     stories: StoryOptions = StoryOptions()
+    health: HealthOptions = HealthOptions()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -218,4 +233,5 @@ def load_settings(config_dir: Path | None = None) -> Settings:
         fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),
         entities=_entity_options(_read_toml(root / "entities.toml")),
         stories=_section(StoryOptions, "stories", main.get("stories", {})),
+        health=_section(HealthOptions, "health", main.get("health", {})),
     )

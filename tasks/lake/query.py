@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from tasks.errors import NewslakeError
+from tasks.lake.publishers import create_publishers_view
 from tasks.lake.store import Lake, LakeLike
 from tasks.lake.tables import PARTITION, RUNS, SCHEMAS
 
@@ -69,11 +70,19 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
         name = f"_{table}" if table in ("captures", "stories") else table
         if lake.partition_files(table):
             pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
-            con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({pattern}, "
-                f"hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}}, "
-                "union_by_name = true)"
+            files = (
+                f"read_parquet({pattern}, hive_partitioning = true, "
+                f"hive_types = {{'{PARTITION}': DATE}}, union_by_name = true)"
             )
+            # A column newer than every file (a lake written before it existed) reads as null,
+            # so queries and the publishers view see the table's current schema.
+            present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()}
+            missing = "".join(
+                f", CAST(NULL AS {_duck_type(t)}) AS {n}"
+                for n, t in schema.items()
+                if n not in present
+            )
+            con.execute(f"CREATE VIEW {name} AS SELECT *{missing} FROM {files}")
         else:
             columns = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items())
             con.execute(
@@ -86,6 +95,12 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
         "(SELECT capture_id FROM articles) AS is_current FROM _captures c"
     )
     con.execute("CREATE VIEW stories AS SELECT * EXCLUDE (signature, bands) FROM _stories")
+    raw = (
+        _quote(lake.uri("raw", f"{PARTITION}=*", "*.parquet"))
+        if lake.partition_files("raw")
+        else None
+    )
+    create_publishers_view(con, raw=raw)
     _sandbox(con, lake)
     return con
 

@@ -63,6 +63,8 @@ ARTICLES = pl.Schema(
         "wire": pl.String(),
         # The page's declared isAccessibleForFree (null when it declares nothing).
         "is_free": pl.Boolean(),
+        # The page marks its article body (schema.org articleBody, itemprop=articleBody).
+        "body_declared": pl.Boolean(),
         "language": pl.String(),
         "sitename": pl.String(),
         "description": pl.String(),
@@ -208,6 +210,8 @@ RUNS = pl.Schema(
         "partitions": pl.Int64(),
         "rejects_by_stage": pl.String(),
         "message": pl.String(),
+        # Outlets whose health status the run changed (JSON list; tasks/lake/health.py).
+        "outlets_changed": pl.String(),
     }
 )
 

@@ -159,7 +159,17 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage:
+def _not_a_page(
+    status: int | None, source: str, url: str | None, fetched_at: datetime | None
+) -> Reject | None:
+    """The reject of an archived response that is no page (a 403, a 404, a 5xx), else None."""
+    if status is None or 200 <= status < 300:
+        return None
+    err = LoadError(f"the archived response has HTTP status {status}, not a page")
+    return Reject.from_error(err, source=source, url=url, fetched_at=fetched_at)
+
+
+def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage | Reject:
     try:
         record = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -177,6 +187,8 @@ def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage:
     if isinstance(html, str) and html.strip():
         headers = record.get("headers") if isinstance(record.get("headers"), dict) else {}
         status = record.get("status") if isinstance(record.get("status"), int) else None
+        if (refused := _not_a_page(status, source, url, fetched_at)) is not None:
+            return refused
         return RawPage(
             source=source,
             url=url,
@@ -247,9 +259,8 @@ def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | N
     url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>") or None
     fetched_at = _parse_time(record.rec_headers.get_header("WARC-Date"))
     status = int(http.get_statuscode() or 0) or None
-    if status is not None and not 200 <= status < 300:
-        err = LoadError(f"the archived response has HTTP status {status}, not a page")
-        return Reject.from_error(err, source=source, url=url, fetched_at=fetched_at)
+    if (refused := _not_a_page(status, source, url, fetched_at)) is not None:
+        return refused
     try:
         body = _read_bounded(record.content_stream(), max_bytes, "the archived response")
         missing = getattr(record.raw_stream, "limit", 0)

@@ -26,7 +26,7 @@ from lxml.html import HtmlElement, fromstring
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
-from tasks.errors import ExtractError
+from tasks.errors import BlockedPageError, ExtractError
 from tasks.ids import digest
 from tasks.records import Article, PreExtracted, RawPage
 from tasks.settings import ExtractOptions
@@ -41,6 +41,7 @@ from tasks.text.metadata import (
     read_page_meta,
     seo_title,
 )
+from tasks.text.walls import wall_reason
 from tasks.text.wire import wire_of
 from tasks.web.urls import domain_of, is_http_url, normalise_url
 
@@ -226,6 +227,9 @@ def article_from_html(
         msg = f"trafilatura failed on the page: {exc} ({type(exc).__name__})"
         raise ExtractError(msg) from exc
     words = _words(text)
+    blocked = wall_reason(html, text, words)
+    if blocked is not None:
+        raise BlockedPageError(blocked)
     if text is None or words < options.min_words:
         msg = f"no main text found ({words} words, fewer than the minimum of {options.min_words})"
         raise ExtractError(msg)
@@ -258,6 +262,7 @@ def article_from_html(
         modified_at=parse_timestamp(meta.modified),
         wire=wire_of(text, authors),
         is_free=meta.is_free,
+        body_declared=bool(meta.body_nodes),
         language=_language(text, doc.language),
         sitename=sitename,
         description=doc.description,
