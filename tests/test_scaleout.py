@@ -56,7 +56,7 @@ def test_lake_on_s3_round_trips_and_duckdb_reads_it(
     store = Lake.of(s3)
     keys = store.fs.find(store.root)
     tops = {key.removeprefix(store.root + "/").split("/")[0] for key in keys}
-    assert tops == set(SCHEMAS) | {"runs", "_index"}  # no staging, no lock
+    assert tops == set(SCHEMAS) | {"runs", "_index", "_health"}  # no staging, no lock
     assert all(key.endswith(".parquet") for key in keys)
     assert recent_runs(s3)["state"].to_list() == ["completed", "completed"]
 
