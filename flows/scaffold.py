@@ -94,7 +94,9 @@ def _outlet_changes(run: Run) -> list[dict[str, Any]]:
     is a report on a committed run: if it fails, the run still stands, and says so."""
     domains = {domain for domain, measure in run.totals.by_domain if measure == "pages"}
     try:
-        return outlet_changes(run.lake, run.settings.health, sorted(domains))
+        return outlet_changes(
+            run.lake, run.settings.health, sorted(domains), sorted(run.totals.days)
+        )
     except (NewslakeError, duckdb.Error, OSError) as exc:
         logger.warning("outlet health not judged: %s", exc)
         return []

@@ -11,7 +11,8 @@ baseline: the days before it, within `history_days`, that were ok. A day is
   were bot walls, or none of them gave an article: no history is needed to see that;
 - new while the baseline holds fewer than `min_history_pages` pages;
 - drift when its median word count fell below `words_ratio` of the baseline's (medians of the
-  days' medians, so one odd day does not move it), or the share of articles with a title,
+  days' medians, so one odd day does not move it) and below the baseline's low decile (half its
+  pages shorter than the outlet's usual shortest tenth), or the share of articles with a title,
   authors, a date or a marked body fell by `share_drop` or more;
 - ok otherwise, and only then does it join the baseline (a broken layout never becomes the
   norm an outlet is judged by).
@@ -94,21 +95,27 @@ class Verdict:
 
 
 def publisher_rows(
-    lake: LakeLike, *, since: date | None, domains: Sequence[str] | None
+    lake: LakeLike,
+    *,
+    since: date | None,
+    domains: Sequence[str] | None,
+    days: Sequence[date] | None = None,
 ) -> pl.DataFrame:
-    """The `publishers` rows from a day on (all when None), of these outlets or of all."""
+    """The `publishers` rows from a day on (every day when None; only `days` when given), of
+    these outlets or of all. Only the partitions from that day on are read."""
     con = connect(lake)
     try:
+        start = min(days) if days else since or date(1, 1, 1)
         where: list[str] = []
-        params: list[object] = []
-        if since is not None:
-            where.append("day >= ?")
-            params.append(since)
+        params: list[object] = [start]
         if domains is not None:
             where.append("list_contains(?, domain)")
             params.append(list(domains))
+        if days:
+            where.append("list_contains(?, day)")
+            params.append(list(days))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT * FROM publishers{clause} ORDER BY domain, day"
+        sql = f"SELECT * FROM publishers_from(?){clause} ORDER BY domain, day"
         return con.sql(sql, params=params).pl()
     finally:
         con.close()
@@ -123,6 +130,7 @@ def _total(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Several days of one outlet as one: counts summed, per-article figures as medians."""
     total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in _COUNTS}
     total["median_words"] = _median([r["median_words"] for r in rows])
+    total["low_decile_words"] = _median([r["low_decile_words"] for r in rows])
     for share in _SHARES:
         total[share] = _median([r[share] for r in rows])
     return total
@@ -148,8 +156,17 @@ def _judge(
             f"{history} pages of history, fewer than the {options.min_history_pages} needed",
         )
     usual = _median([r["median_words"] for r in baseline])
+    short = _median([r["low_decile_words"] for r in baseline])
     words = row["median_words"]
-    if usual is not None and words is not None and words < options.words_ratio * usual:
+    # Half the day's pages shorter than the outlet's usual shortest tenth: by chance, with 10
+    # pages, about once in 600 days; after a layout change that returns teasers, every day.
+    if (
+        usual is not None
+        and short is not None
+        and words is not None
+        and words < options.words_ratio * usual
+        and words < short
+    ):
         return "drift", f"median words fell from {usual:.0f} to {words:.0f}"
     for share, what in _SHARES.items():
         before, now = _median([r[share] for r in baseline]), row[share]
@@ -237,7 +254,9 @@ def latest_day(lake: Lake) -> date | None:
     return max(days, default=None)
 
 
-# The statuses the last run left, so the next one can say which outlets changed.
+# What the runs have judged: each outlet's recent day rows and its last status, so a run reads
+# the partitions of its own days only, not its outlets' whole history.
+_DAYS_FILE = ("_health", "days.parquet")
 _STATUS_FILE = ("_health", "status.parquet")
 _STATUS_SCHEMA = pl.Schema(
     {"domain": pl.String(), "status": pl.String(), "since": pl.Date(), "reason": pl.String()}
@@ -245,24 +264,43 @@ _STATUS_SCHEMA = pl.Schema(
 
 
 def outlet_changes(
-    lake: Lake, options: HealthOptions, domains: Sequence[str]
+    lake: Lake, options: HealthOptions, domains: Sequence[str], days: Sequence[date]
 ) -> list[dict[str, Any]]:
     """Judge the outlets a run touched and say which of them changed status.
 
-    The statuses are kept in `LAKE/_health/status.parquet` (outside every table), read and
-    rewritten once per run, for the run's outlets only: the cost grows with what the run read,
-    not with the lake. An outlet seen for the first time counts as changed only when it starts
-    out drifting or failing.
+    `LAKE/_health/days.parquet` keeps the `publishers` rows of the outlets runs have touched,
+    for the trailing days health judges by; a run recomputes the rows of its own outlets and
+    days only (the first run on a lake without the file reads its outlets' trailing days once)
+    and keeps `status.parquet`, the status each outlet had after the last run that touched it.
+    An outlet seen for the first time counts as changed only when it starts out drifting or
+    failing. Both files lie outside every table.
     """
     wanted = sorted({d for d in domains if d and d != NO_OUTLET})
-    if not wanted:
+    if not wanted or not days:
         return []
-    path = lake.path(*_STATUS_FILE)
-    before = lake.read_optional(path)
+    keep = timedelta(options.history_days + options.quiet_days + 1)
+    stored = lake.read_optional(lake.path(*_DAYS_FILE))
+    if stored is None:
+        fresh = publisher_rows(lake, since=min(days) - keep, domains=wanted)
+        stored = fresh.clear()
+    else:
+        fresh = publisher_rows(lake, since=None, domains=wanted, days=sorted(set(days)))
+    touched = pl.DataFrame({"domain": wanted}).join(
+        pl.DataFrame({"day": sorted(set(days))}, schema={"day": pl.Date}), how="cross"
+    )
+    kept = stored.join(touched, on=["domain", "day"], how="anti")
+    rows = pl.concat([kept, fresh.select(stored.columns)], how="vertical_relaxed").sort(
+        "domain", "day"
+    )
+    today: date = max([*rows["day"].to_list(), *days])
+    rows = rows.filter(pl.col("day") >= today - keep)
+    lake.write(rows, lake.path(*_DAYS_FILE))
+    before = lake.read_optional(lake.path(*_STATUS_FILE))
     known = {} if before is None else {r["domain"]: r for r in before.to_dicts()}
-    verdicts, _ = health(lake, options, days=options.quiet_days + 1, domains=wanted)
     changes = []
-    for verdict in verdicts:
+    ours = rows.filter(pl.col("domain").is_in(wanted))
+    for (name,), part in ours.group_by("domain", maintain_order=True):
+        verdict = judge_outlet(str(name), part.to_dicts(), today=today, options=options)
         previous = known.get(verdict.domain, {}).get("status")
         if verdict.status != previous and (previous or verdict.status in ("drift", "failing")):
             changes.append(
@@ -280,5 +318,6 @@ def outlet_changes(
             "since": verdict.since,
             "reason": verdict.reason,
         }
-    lake.write(pl.DataFrame(list(known.values()), schema=_STATUS_SCHEMA, orient="row"), path)
+    frame = pl.DataFrame(list(known.values()), schema=_STATUS_SCHEMA, orient="row")
+    lake.write(frame, lake.path(*_STATUS_FILE))
     return changes

@@ -9,10 +9,10 @@ body, a paywall flag, a wire credit), and how many are near-duplicates of anothe
 story. `tasks/lake/health.py` judges each outlet's days against its own history.
 
 The outlet is the lake's `domain`: the article's host without `www.` (for a reject, its URL's).
-The view is computed on read by DuckDB, so it is never stale and costs nothing at commit; a
-query that names days (`where day >= …`) reads only those days' capture, reject and raw
-partitions (bench/health.py measures it). The shares describe each capture by its article's
-current row.
+The view is computed on read by DuckDB, so it is never stale; each capture row carries what it
+said of its article (domain, title, authors, date, marked body, paywall, wire) so that the days
+asked for cost only those days' partitions: `publishers_from(day)` reads nothing older
+(bench/health.py measures it). Captures written before those columns existed have no outlet.
 """
 
 from __future__ import annotations
@@ -42,40 +42,43 @@ PUBLISHER_COLUMNS: tuple[str, ...] = (
 
 
 def create_publishers_view(con: duckdb.DuckDBPyConnection, *, raw: str | None) -> None:
-    """Create `publishers` on a connection that has the lake's table views.
+    """Create `publishers` (every day) and `publishers_from(day)` on a connection that has the
+    lake's table views.
 
-    `raw` is the read_parquet pattern of the raw zone, or None when the lake has none (only web
-    fetches write it; it holds the 304s, which leave no capture and no reject).
+    `publishers_from(day)` reads only the partitions from that day on: the captures (which
+    carry their outlet's figures), rejects, raw fetches and stories of those days, and the
+    articles published since (for the outlet of a story's first article). `raw` is the
+    read_parquet pattern of the raw zone, or None when the lake has none (only web fetches write
+    it; it holds the 304s, which leave no capture and no reject).
     """
     not_modified = (
-        f"SELECT {_HOST.format(url='url')} AS domain, CAST(fetched_at AS DATE) AS day, "
-        f"count(*) AS fetch_304 FROM read_parquet({raw}, hive_partitioning = true) "
-        "WHERE status = 304 GROUP BY ALL"
+        f"SELECT {_HOST.format(url='url')} AS domain, date AS day, count(*) AS fetch_304 "
+        f"FROM read_parquet({raw}, hive_partitioning = true, hive_types = {{'date': DATE}}) "
+        "WHERE status = 304 AND date >= start GROUP BY ALL"
         if raw
         else "SELECT NULL::VARCHAR AS domain, NULL::DATE AS day, 0::BIGINT AS fetch_304 WHERE false"
     )
     con.execute(f"""
-CREATE VIEW publishers AS
+CREATE MACRO publishers_from(start) AS TABLE
 WITH cap AS (
-    SELECT coalesce(a.domain, '(none)') AS domain, c.date AS day, c.article_id, c.word_count,
-           a.title, a.authors, a.published_at, a.body_declared, a.is_free, a.wire,
-           s.first_article_id IS NOT NULL AND s.first_article_id <> c.article_id
-               AND f.domain IS DISTINCT FROM a.domain AS copy
-    FROM _captures c
-    JOIN articles a USING (article_id)
-    LEFT JOIN _stories s ON s.article_id = c.article_id
-    LEFT JOIN articles f ON f.article_id = s.first_article_id
+    SELECT coalesce(c.domain, '{NO_OUTLET}') AS domain, c.date AS day, c.article_id,
+           c.word_count, c.with_title, c.with_authors, c.with_date, c.body_declared,
+           c.not_free, c.with_wire,
+           coalesce(s.first_article_id <> c.article_id AND f.domain IS DISTINCT FROM c.domain,
+                    false) AS copy
+    FROM (SELECT * FROM _captures WHERE date >= start) c
+    LEFT JOIN (SELECT article_id, first_article_id FROM _stories WHERE date >= start) s
+        ON s.article_id = c.article_id
+    LEFT JOIN (SELECT article_id, domain FROM articles WHERE date >= start) f
+        ON f.article_id = s.first_article_id
 ),
 caps AS (
     SELECT domain, day, count(DISTINCT article_id) AS articles, count(*) AS captures,
            median(word_count) AS median_words,
            quantile_cont(word_count, 0.1) AS low_decile_words,
-           avg((title IS NOT NULL AND title <> '')::INT) AS with_title,
-           avg((len(authors) > 0)::INT) AS with_authors,
-           avg((published_at IS NOT NULL)::INT) AS with_date,
-           avg(coalesce(body_declared, false)::INT) AS with_declared_body,
-           avg((is_free IS NOT DISTINCT FROM false)::INT) AS not_free,
-           avg((wire IS NOT NULL)::INT) AS with_wire,
+           avg(with_title::INT) AS with_title, avg(with_authors::INT) AS with_authors,
+           avg(with_date::INT) AS with_date, avg(body_declared::INT) AS with_declared_body,
+           avg(not_free::INT) AS not_free, avg(with_wire::INT) AS with_wire,
            avg(copy::INT) AS copies
     FROM cap GROUP BY ALL
 ),
@@ -94,7 +97,7 @@ rej AS (
            count(*) FILTER (WHERE reason LIKE '%robots.txt%') AS fetch_robots,
            count(*) FILTER (WHERE reason LIKE '%larger than the limit%') AS fetch_too_large,
            count(*) FILTER (WHERE reason LIKE 'not an HTML page%') AS fetch_not_html
-    FROM rejects GROUP BY ALL
+    FROM rejects WHERE date >= start GROUP BY ALL
 ),
 nm AS ({not_modified}),
 keys AS (SELECT domain, day FROM caps UNION SELECT domain, day FROM rej
@@ -118,3 +121,4 @@ LEFT JOIN caps USING (domain, day)
 LEFT JOIN rej USING (domain, day)
 LEFT JOIN nm USING (domain, day)
 """)
+    con.execute("CREATE VIEW publishers AS SELECT * FROM publishers_from(DATE '0001-01-01')")

@@ -95,6 +95,15 @@ CAPTURES = pl.Schema(
         "content_hash": pl.String(),
         "word_count": pl.Int32(),
         "run_id": pl.String(),
+        # What the capture says of its outlet's state (tasks/lake/publishers.py reads these, so
+        # judging an outlet's days reads those days' captures, not every article partition).
+        "domain": pl.String(),
+        "with_title": pl.Boolean(),
+        "with_authors": pl.Boolean(),
+        "with_date": pl.Boolean(),
+        "body_declared": pl.Boolean(),
+        "not_free": pl.Boolean(),
+        "with_wire": pl.Boolean(),
     }
 )
 
@@ -292,6 +301,13 @@ def captures_frame(articles: pl.DataFrame) -> pl.DataFrame:
         "content_hash",
         "word_count",
         "run_id",
+        "domain",
+        (pl.col("title").fill_null("") != "").alias("with_title"),
+        (pl.col("authors").list.len().fill_null(0) > 0).alias("with_authors"),
+        pl.col("published_at").is_not_null().alias("with_date"),
+        pl.col("body_declared").fill_null(False),
+        (pl.col("is_free").fill_null(True).not_()).alias("not_free"),
+        pl.col("wire").is_not_null().alias("with_wire"),
     )
     return _with_partition(frame, "captured_at")
 

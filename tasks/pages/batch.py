@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -20,6 +21,7 @@ from tasks.lake.commit import stage_frame
 from tasks.lake.store import Lake
 from tasks.lake.stories import signature_rows
 from tasks.lake.tables import (
+    PARTITION,
     articles_frame,
     captures_frame,
     child_frame,
@@ -56,6 +58,8 @@ class BatchResult:
     no_model: Counter[str] = field(default_factory=Counter)
     # (domain, measure) -> count, measure in pages/articles/rejects/entities/quotes: run reports.
     by_domain: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # The capture days of its captures and rejects: the days whose outlet health it changed.
+    days: set[date] = field(default_factory=set)
 
     def add(self, other: BatchResult) -> None:
         """Fold another batch's counts into this one."""
@@ -68,6 +72,7 @@ class BatchResult:
         self.quotes += other.quotes
         self.no_model.update(other.no_model)
         self.by_domain.update(other.by_domain)
+        self.days |= other.days
 
 
 def batches(
@@ -162,11 +167,14 @@ def process_batch(
     frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
     stage_frame(lake, run_id, "articles", batch, frame)
-    stage_frame(lake, run_id, "captures", batch, captures_frame(frame))
+    captures = captures_frame(frame)
+    rejected = rejects_frame(failed, run_id=run_id)
+    result.days.update([*captures[PARTITION].to_list(), *rejected[PARTITION].to_list()])
+    stage_frame(lake, run_id, "captures", batch, captures)
     stage_frame(lake, run_id, "versions", batch, versions_frame(frame))
     if settings.stories.enabled:
         stage_frame(lake, run_id, "stories", batch, signature_rows(frame))
-    stage_frame(lake, run_id, "rejects", batch, rejects_frame(failed, run_id=run_id))
+    stage_frame(lake, run_id, "rejects", batch, rejected)
     stage_frame(lake, run_id, "entities", batch, child_frame("entities", entity_rows, frame))
     stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))
     crash_point("batch-staged")
