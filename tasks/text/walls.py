@@ -6,8 +6,8 @@ article, and the outlet looks thin rather than blocked. Named as a reject with i
 the outlet's health says what happened (`tasks/lake/health.py`).
 
 Only short pages are judged: an article about CAPTCHAs or cookie law is long, a wall is not.
-The phrases are read from the extracted text and the page's visible title and <noscript> text,
-lower-cased.
+The phrases are read from the extracted text and the page's title (and, when almost nothing was
+extracted, its <noscript> text), lower-cased.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ __all__ = ["MAX_WALL_WORDS", "wall_reason"]
 
 # A page with more words than this is an article, whatever it says about browsers or cookies.
 MAX_WALL_WORDS = 120
+# A page with fewer words than this is a shell: what its <noscript> says counts too. (A real
+# short article of 57 words in corpus/pages carries "enable JavaScript" in a <noscript>.)
+_SHELL_WORDS = 20
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -59,7 +62,8 @@ def wall_reason(html: str, text: str | None, words: int) -> str | None:
         return None
     shown = [text or ""]
     shown += [_TAG.sub(" ", m) for m in _TITLE.findall(html[:20_000])]
-    shown += [_TAG.sub(" ", m) for m in _NOSCRIPT.findall(html)[:5]]
+    if words < _SHELL_WORDS:  # many articles ask for JavaScript in a <noscript> for their videos
+        shown += [_TAG.sub(" ", m) for m in _NOSCRIPT.findall(html)[:5]]
     folded = " ".join(" ".join(shown).lower().split())
     for kind, pattern in _KINDS:
         found = pattern.search(folded)
