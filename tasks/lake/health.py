@@ -103,9 +103,9 @@ def publisher_rows(
 ) -> pl.DataFrame:
     """The `publishers` rows from a day on (every day when None; only `days` when given), of
     these outlets or of all. Only the partitions from that day on are read."""
-    con = connect(lake)
+    start = min(days) if days else since or date(1, 1, 1)
+    con = connect(lake, since=start if days or since else None)
     try:
-        start = min(days) if days else since or date(1, 1, 1)
         where: list[str] = []
         params: list[object] = [start]
         if domains is not None:

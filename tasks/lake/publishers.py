@@ -48,13 +48,12 @@ def create_publishers_view(con: duckdb.DuckDBPyConnection, *, raw: str | None) -
     `publishers_from(day)` reads only the partitions from that day on: the captures (which
     carry their outlet's figures), rejects, raw fetches and stories of those days, and the
     articles published since (for the outlet of a story's first article). `raw` is the
-    read_parquet pattern of the raw zone, or None when the lake has none (only web fetches write
+    read_parquet call over the raw zone, or None when the lake has none (only web fetches write
     it; it holds the 304s, which leave no capture and no reject).
     """
     not_modified = (
         f"SELECT {_HOST.format(url='url')} AS domain, date AS day, count(*) AS fetch_304 "
-        f"FROM read_parquet({raw}, hive_partitioning = true, hive_types = {{'date': DATE}}) "
-        "WHERE status = 304 AND date >= start GROUP BY ALL"
+        f"FROM {raw} WHERE status = 304 AND date >= start GROUP BY ALL"
         if raw
         else "SELECT NULL::VARCHAR AS domain, NULL::DATE AS day, 0::BIGINT AS fetch_304 WHERE false"
     )

@@ -8,6 +8,7 @@ error (LakeNotFoundError): a mistyped path must not look like an empty lake.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -52,11 +53,13 @@ def _quote(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
-def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
+def connect(lake: LakeLike, *, since: date | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per lake table.
 
     A lake on an object store is read through its fsspec filesystem, registered with DuckDB, so
     DuckDB needs no extension download (httpfs) and uses the same credentials as the pipeline.
+    With `since`, each view holds only the partitions from that day on, so nothing older is
+    read (not even a file's footer): what a run's health check uses (`tasks/lake/health.py`).
     """
     lake = lake if isinstance(lake, Lake) else Lake.existing(lake)
     con = duckdb.connect(":memory:")
@@ -68,21 +71,21 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
     for table, schema in views.items():
         # Wrapped below: captures with is_current, stories without their MinHash columns.
         name = f"_{table}" if table in ("captures", "stories") else table
-        if lake.partition_files(table):
-            pattern = _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
-            files = (
-                f"read_parquet({pattern}, hive_partitioning = true, "
-                f"hive_types = {{'{PARTITION}': DATE}}, union_by_name = true)"
-            )
+        files = _files(lake, table, since)
+        if files:
             # A column newer than every file (a lake written before it existed) reads as null,
-            # so queries and the publishers view see the table's current schema.
-            present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()}
+            # so queries and the publishers view see the table's current schema. Columns are
+            # only ever added, so the newest file (the last day's) has every column there is.
+            newest = f"read_parquet({_quote(files[-1])})"
+            present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {newest}").fetchall()}
             missing = "".join(
                 f", CAST(NULL AS {_duck_type(t)}) AS {n}"
                 for n, t in schema.items()
                 if n not in present
             )
-            con.execute(f"CREATE VIEW {name} AS SELECT *{missing} FROM {files}")
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT *{missing} FROM {_read(lake, table, files, since)}"
+            )
         else:
             columns = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items())
             con.execute(
@@ -95,14 +98,32 @@ def connect(lake: LakeLike) -> duckdb.DuckDBPyConnection:
         "(SELECT capture_id FROM articles) AS is_current FROM _captures c"
     )
     con.execute("CREATE VIEW stories AS SELECT * EXCLUDE (signature, bands) FROM _stories")
-    raw = (
-        _quote(lake.uri("raw", f"{PARTITION}=*", "*.parquet"))
-        if lake.partition_files("raw")
-        else None
-    )
+    raw_files = _files(lake, "raw", since)
+    raw = _read(lake, "raw", raw_files, since) if raw_files else None
     create_publishers_view(con, raw=raw)
     _sandbox(con, lake)
     return con
+
+
+def _files(lake: Lake, table: str, since: date | None) -> list[str]:
+    """A table's Parquet files (as DuckDB names them), from `since` on when given."""
+    files = lake.partition_files(table)
+    if since is not None:
+        files = [f for f in files if lake.day_of(f) >= since]
+    return [f if lake.local else lake.fs.unstrip_protocol(f) for f in files]
+
+
+def _read(lake: Lake, table: str, files: list[str], since: date | None) -> str:
+    """The read_parquet call over a table: its glob, or the listed files from `since` on."""
+    source = (
+        "[" + ", ".join(_quote(f) for f in files) + "]"
+        if since is not None
+        else _quote(lake.uri(table, f"{PARTITION}=*", "*.parquet"))
+    )
+    return (
+        f"read_parquet({source}, hive_partitioning = true, "
+        f"hive_types = {{'{PARTITION}': DATE}}, union_by_name = true)"
+    )
 
 
 def _sandbox(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
