@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -449,7 +450,7 @@ def health(
     except NewslakeError as exc:
         raise _fail(exc) from exc
     frame = (
-        pl.DataFrame([v.row() for v in verdicts])
+        pl.DataFrame([asdict(v) for v in verdicts])
         if verdicts
         else pl.DataFrame(
             schema={"domain": pl.String, "status": pl.String, "since": pl.Date, "reason": pl.String}

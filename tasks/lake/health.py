@@ -78,21 +78,6 @@ class Verdict:
     median_words: float | None
     history_median_words: float | None
 
-    def row(self) -> dict[str, Any]:
-        """The verdict as a `newslake health` row."""
-        return {
-            "domain": self.domain,
-            "status": self.status,
-            "since": self.since,
-            "reason": self.reason,
-            "last_day": self.last_day,
-            "days": self.days,
-            "pages": self.pages,
-            "articles": self.articles,
-            "median_words": self.median_words,
-            "history_median_words": self.history_median_words,
-        }
-
 
 def publisher_rows(
     lake: LakeLike,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["NO_OUTLET", "PUBLISHER_COLUMNS", "create_publishers_view"]
+__all__ = ["NO_OUTLET", "create_publishers_view"]
 
 # The outlet of a page whose URL is unknown (a file's page rejected before its URL was read).
 NO_OUTLET = "(none)"
@@ -31,14 +31,6 @@ _HOST = (
 )
 # The HTTP status a reject names: "HTTP 403 Forbidden" (a fetch), "HTTP status 403" (an archive).
 _STATUS = "try_cast(nullif(regexp_extract(reason, 'HTTP (?:status )?(\\d{3})', 1), '') AS INTEGER)"
-
-PUBLISHER_COLUMNS: tuple[str, ...] = (
-    "domain", "day", "pages", "articles", "captures", "rejects", "rejects_load",
-    "rejects_fetch", "rejects_decode", "rejects_extract", "bot_walls", "fetch_2xx",
-    "fetch_304", "fetch_403", "fetch_404", "fetch_429", "fetch_5xx", "fetch_robots",
-    "fetch_too_large", "fetch_not_html", "median_words", "low_decile_words", "with_title",
-    "with_authors", "with_date", "with_declared_body", "not_free", "with_wire", "copies",
-)  # fmt: skip
 
 
 def create_publishers_view(con: duckdb.DuckDBPyConnection, *, raw: str | None) -> None:

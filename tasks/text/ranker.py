@@ -95,10 +95,6 @@ class Candidate:
     features: dict[str, float]
 
 
-def _how(confidence: float) -> str | None:
-    return _HOW.get(confidence)
-
-
 def candidates(
     text: str, quotes: Sequence[Attribution], resolver: Resolver
 ) -> list[list[Candidate]]:
@@ -116,7 +112,7 @@ def candidates(
     for index, quote in enumerate(quotes):
         previous = quotes[index - 1].speaker_entity_id if index else None
         earlier = {q.speaker_entity_id for q in quotes[:index] if q.speaker_entity_id}
-        how = _how(quote.confidence)
+        how = _HOW.get(quote.confidence)
         s_start, s_end = sentence_bounds(text, quote.start, quote.end)
         q_para = paragraph(quote.start)
         pronoun = (quote.speaker or "").lower() in PRONOUN_WANTS
@@ -236,8 +232,7 @@ def rerank(text: str, quotes: list[Attribution], resolver: Resolver) -> None:
     for quote, options in zip(quotes, candidates(text, quotes, resolver), strict=True):
         if not options:
             continue
-        top = max(options, key=lambda c: score(c, weights))
-        p = score(top, weights)
+        p, top = max(((score(c, weights), c) for c in options), key=lambda pc: pc[0])
         if quote.group not in best or p > best[quote.group][0]:
             best[quote.group] = (p, top)
     for quote in quotes:
