@@ -32,7 +32,8 @@ __all__ = [
     "StorageError",
 ]
 
-Stage = Literal["load", "decode", "extract", "fetch"]
+# "write": an article whose row could not be staged (a value no table column can hold).
+Stage = Literal["load", "decode", "extract", "fetch", "write"]
 
 
 class NewslakeError(Exception):

@@ -11,7 +11,13 @@ from datetime import datetime
 
 from tasks.errors import PageError, Stage
 
-__all__ = ["PreExtracted", "RawPage", "Reject"]
+__all__ = ["PreExtracted", "RawPage", "Reject", "valid_text"]
+
+
+def valid_text(value: str) -> str:
+    """`value` with each lone surrogate as U+FFFD: a file name undecodable in the file system's
+    encoding or a JSON "\\ud800" carries them, and no Parquet string can hold one."""
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass(frozen=True, kw_only=True)

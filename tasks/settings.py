@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,6 +52,10 @@ class ExtractOptions:
     include_tables: bool = True
     use_marked_body: bool = True
     min_words: int = 20
+    # Plausible publication dates (tasks/text/dates.py); reasons in config/extract.toml.
+    earliest_date: str = "1800-01-01"
+    future_tolerance_hours: float = 26.0
+    placeholder_dates: tuple[str, ...] = ("0001-01-01", "1899-12-30", "1900-01-01", "1970-01-01")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +213,18 @@ def _entity_options(table: dict[str, Any]) -> EntityOptions:
     return replace(ner, models=tuple(sorted(models.items())) or ner.models)
 
 
+def _check_dates(options: ExtractOptions) -> None:
+    """The date bounds must be dates: a typo would otherwise fail every page of a run."""
+    for name, value in [("earliest_date", options.earliest_date)] + [
+        ("placeholder_dates", d) for d in options.placeholder_dates
+    ]:
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            msg = f"extract.{name}: {value!r} is not a date (YYYY-MM-DD)"
+            raise ConfigError(msg) from exc
+
+
 def load_settings(config_dir: Path | None = None) -> Settings:
     """Read config/newslake.toml and config/extract.toml, then apply NEWSLAKE_* variables.
 
@@ -225,11 +242,13 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     if run.runner not in RUNNERS:
         msg = f"run.runner = {run.runner!r}: choose one of {', '.join(RUNNERS)}"
         raise ConfigError(msg)
+    extract = _section(ExtractOptions, "extract", _read_toml(root / "extract.toml"))
+    _check_dates(extract)
     return Settings(
         lake=str(lake),
         run=run,
         limits=_section(Limits, "limits", main.get("limits", {})),
-        extract=_section(ExtractOptions, "extract", _read_toml(root / "extract.toml")),
+        extract=extract,
         fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),
         entities=_entity_options(_read_toml(root / "entities.toml")),
         stories=_section(StoryOptions, "stories", main.get("stories", {})),

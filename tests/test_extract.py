@@ -113,7 +113,7 @@ def test_pre_extracted_text_is_kept_exactly() -> None:
     pre = PreExtracted(
         text=text, title="T", authors=("By Ann Lee",), published_at="2024-03-01T10:00:00+02:00"
     )
-    article = article_from_text(page, pre, run_id="r")
+    article = article_from_text(page, pre, options=ExtractOptions(), run_id="r")
     assert article.text == text
     assert article.authors == ("Ann Lee",)
     assert article.published_at is not None

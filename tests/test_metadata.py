@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from lxml.html import fromstring
 
 from tasks.text.metadata import (
     clean_authors,
     clean_title,
-    parse_timestamp,
     pick_title,
     read_page_meta,
 )
@@ -66,21 +63,6 @@ def test_clean_authors() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-03-01T10:00:00+0200", datetime(2024, 3, 1, 8, tzinfo=UTC)),
-        ("2024-03-01T10:00:00.123Z", datetime(2024, 3, 1, 10, tzinfo=UTC)),
-        ("2024-03-01", datetime(2024, 3, 1, tzinfo=UTC)),
-        ("2024-03-01 10:00:00", datetime(2024, 3, 1, 10, tzinfo=UTC)),
-        ("yesterday", None),
-        (None, None),
-    ],
-)
-def test_parse_timestamp(value: str | None, expected: datetime | None) -> None:
-    assert parse_timestamp(value) == expected
-
-
 def test_read_page_meta_from_json_ld_graph() -> None:
     html = """<html><head><script type="application/ld+json">
     {"@graph": [{"@type": "WebSite", "name": "W"},
@@ -94,4 +76,4 @@ def test_read_page_meta_from_json_ld_graph() -> None:
     assert meta.h1 == "Head"
     assert meta.authors == ("Ann Lee", "Desk")
     assert meta.sitename == "Town Crier"
-    assert meta.published == "2024-01-02T03:04:05Z"
+    assert meta.published[0] == "2024-01-02T03:04:05Z"

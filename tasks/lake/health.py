@@ -26,11 +26,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 import polars as pl
 
+from tasks.lake.daterange import shift
 from tasks.lake.publishers import NO_OUTLET
 from tasks.lake.query import connect
 from tasks.lake.store import Lake, LakeLike
@@ -169,7 +170,7 @@ def judge_outlet(
     baseline: list[dict[str, Any]] = []
     judged: list[tuple[dict[str, Any], Status, list[dict[str, Any]]]] = []
     for row in rows:
-        baseline = [b for b in baseline if b["day"] >= row["day"] - timedelta(options.history_days)]
+        baseline = [b for b in baseline if b["day"] >= shift(row["day"], -options.history_days)]
         if row["pages"] < options.min_day_pages and judged:
             judged.append((row, judged[-1][1], judged[-1][2]))  # too few pages: status stays
             continue
@@ -187,8 +188,8 @@ def judge_outlet(
     _, reason = _judge(total, judged[start][2], options)
     since = since_rows[0]["day"]
     reason = f"{reason} since {since}" if status != "new" else reason
-    if last_day < today - timedelta(options.quiet_days):
-        status, since = "quiet", last_day + timedelta(1)
+    if last_day < shift(today, -options.quiet_days):
+        status, since = "quiet", shift(last_day, 1)
         reason = f"no page since {last_day}"
     return Verdict(
         domain=domain,
@@ -219,13 +220,13 @@ def health(
     today = latest_day(lake)
     if today is None:
         return [], pl.DataFrame()
-    start = today - timedelta(days + options.history_days)
+    start = shift(today, -(days + options.history_days))
     wanted = [domain] if domain is not None else domains
     rows = publisher_rows(lake, since=start, domains=wanted).filter(pl.col("domain") != NO_OUTLET)
     verdicts = []
     for (name,), part in rows.group_by("domain", maintain_order=True):
         part_rows = part.sort("day").to_dicts()
-        if part_rows[-1]["day"] < today - timedelta(days):
+        if part_rows[-1]["day"] < shift(today, -days):
             continue  # nothing in the days asked about
         verdicts.append(judge_outlet(str(name), part_rows, today=today, options=options))
     order = {s: i for i, s in enumerate(STATUSES)}
@@ -263,10 +264,10 @@ def outlet_changes(
     wanted = sorted({d for d in domains if d and d != NO_OUTLET})
     if not wanted or not days:
         return []
-    keep = timedelta(options.history_days + options.quiet_days + 1)
+    keep = options.history_days + options.quiet_days + 1
     stored = lake.read_optional(lake.path(*_DAYS_FILE))
     if stored is None:
-        fresh = publisher_rows(lake, since=min(days) - keep, domains=wanted)
+        fresh = publisher_rows(lake, since=shift(min(days), -keep), domains=wanted)
         stored = fresh.clear()
     else:
         fresh = publisher_rows(lake, since=None, domains=wanted, days=sorted(set(days)))
@@ -278,7 +279,7 @@ def outlet_changes(
         "domain", "day"
     )
     today: date = max([*rows["day"].to_list(), *days])
-    rows = rows.filter(pl.col("day") >= today - keep)
+    rows = rows.filter(pl.col("day") >= shift(today, -keep))
     lake.write(rows, lake.path(*_DAYS_FILE))
     before = lake.read_optional(lake.path(*_STATUS_FILE))
     known = {} if before is None else {r["domain"]: r for r in before.to_dicts()}

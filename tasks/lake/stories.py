@@ -22,13 +22,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import polars as pl
 from datasketch import MinHash
 
 from tasks.lake.commit import Staging, partition_file, read_staged
+from tasks.lake.daterange import around
 from tasks.lake.index import LakeIndex
 from tasks.lake.store import Lake
 from tasks.lake.tables import PARTITION, STORIES
@@ -122,11 +123,6 @@ def _lake_matches(
     return pl.concat(found) if found else schema.to_frame()
 
 
-def _window(days: set[date], width: int) -> set[date]:
-    """The days at most `width` days from one of these."""
-    return {day + timedelta(days=d) for day in days for d in range(-width, width + 1)}
-
-
 def _components(rows: pl.DataFrame, threshold: float, window: int) -> dict[str, str]:
     """article_id → a representative, over links between rows that share a band key, are
     similar enough and lie within `window` days of each other, and over the stories the lake
@@ -186,8 +182,8 @@ def assign_stories(staging: Staging, index: LakeIndex, threshold: float, window:
     if pending.is_empty():
         return
     keys = {k for bands in pending["bands"].to_list() for k in bands}
-    around = _window(set(pending[PARTITION].to_list()), window)
-    matched = _lake_matches(lake, keys, around).filter(
+    days = around(set(pending[PARTITION].to_list()), window)
+    matched = _lake_matches(lake, keys, days).filter(
         ~pl.col("article_id").is_in(pending["article_id"].implode())
     )
     stories = set(matched["story_id"].drop_nulls().to_list())

@@ -15,7 +15,7 @@ from typing import Literal
 import polars as pl
 
 from tasks.ids import stable_id
-from tasks.records import Article, Reject
+from tasks.records import Article, Reject, valid_text
 
 __all__ = [
     "ARTICLES",
@@ -350,11 +350,12 @@ def rejects_frame(rejects: Sequence[Reject], *, run_id: str) -> pl.DataFrame:
     rows = [
         {
             "reject_id": _reject_id(r),
-            "source": r.source,
-            "url": r.url,
+            # A reject is the last word on a page: no odd character may stop it being written.
+            "source": valid_text(r.source),
+            "url": valid_text(r.url) if r.url else r.url,
             "stage": r.stage,
             "error": r.error,
-            "reason": r.reason,
+            "reason": valid_text(r.reason),
             "fetched_at": r.fetched_at,
             "rejected_at": now,
             "run_id": run_id,

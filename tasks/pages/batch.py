@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -99,7 +100,9 @@ def process_page(page: RawPage, settings: Settings, run_id: str) -> Article | Re
     """Decode and extract one page; every page-level failure becomes a Reject, never an error."""
     try:
         if page.pre_extracted is not None:
-            return article_from_text(page, page.pre_extracted, run_id=run_id)
+            return article_from_text(
+                page, page.pre_extracted, options=settings.extract, run_id=run_id
+            )
         html = decode_html(page.body, page.charset)
         return article_from_html(
             page,
@@ -146,10 +149,12 @@ def process_batch(
         outcome = process_page(page, settings, run_id)
         if isinstance(outcome, Article):
             articles.append(outcome)
-            result.domains[outcome.domain or NO_DOMAIN] += 1
-            result.words += outcome.word_count
         else:
             failed.append(outcome)
+    articles, frame = _writable(articles, failed)
+    for article in articles:
+        result.domains[article.domain or NO_DOMAIN] += 1
+        result.words += article.word_count
     result.articles = len(articles)
     result.rejects.update(r.stage for r in failed)
     for reject in failed:
@@ -164,7 +169,6 @@ def process_batch(
         result.by_domain[(domain, "pages")] += 1
         result.by_domain[(domain, measure)] += 1
     lake = Lake.of(settings.lake)
-    frame = articles_frame(articles)
     entity_rows, quotes = _children(articles, settings, result)
     stage_frame(lake, run_id, "articles", batch, frame)
     captures = captures_frame(frame)
@@ -179,6 +183,35 @@ def process_batch(
     stage_frame(lake, run_id, "quotes", batch, child_frame("quotes", quotes, frame))
     crash_point("batch-staged")
     return result
+
+
+def _writable(articles: list[Article], failed: list[Reject]) -> tuple[list[Article], pl.DataFrame]:
+    """The batch's articles whose rows the tables can hold, and their frame; an article whose
+    row cannot be built becomes a reject (appended to `failed`) instead of failing the batch.
+
+    The frame is built once for the batch; only when that fails is each article tried alone.
+    """
+    try:
+        return articles, articles_frame(articles)
+    except Exception:  # noqa: BLE001 - which article is at fault is found below
+        kept = []
+        for article in articles:
+            try:
+                articles_frame([article])
+            except Exception as exc:  # noqa: BLE001 - one odd value must not cost the batch
+                failed.append(
+                    Reject(
+                        source=article.source,
+                        url=article.url,
+                        stage="write",
+                        error=type(exc).__name__,
+                        reason=f"the article's row cannot be written: {exc}",
+                        fetched_at=article.fetched_at,
+                    )
+                )
+            else:
+                kept.append(article)
+        return kept, articles_frame(kept)
 
 
 def process_in_turn(

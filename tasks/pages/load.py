@@ -14,7 +14,7 @@ import gzip
 import json
 import zlib
 from collections.abc import Generator, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal, cast
 
@@ -23,8 +23,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from tasks.errors import InputNotFoundError, LoadError, NewslakeError
-from tasks.records import PreExtracted, RawPage, Reject
+from tasks.records import PreExtracted, RawPage, Reject, valid_text
 from tasks.settings import Limits
+from tasks.text.dates import parse_timestamp
 
 __all__ = ["InputKind", "input_kind", "is_url", "iter_pages", "resolve_inputs"]
 
@@ -40,6 +41,9 @@ _SUFFIXES: dict[str, InputKind] = {
     ".arc": "warc",
 }
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
+# Capture times outside these bounds are a wrong clock: the first web pages date from 1991.
+_FIRST_CAPTURE = datetime(1991, 1, 1, tzinfo=UTC)
+_CLOCK_SKEW = timedelta(days=1)
 
 
 def is_url(name: str | Path) -> bool:
@@ -116,12 +120,15 @@ def _open(name: str) -> IO[bytes]:
 
 
 def _mtime(name: str) -> datetime:
-    """When the file was last written: the fetch time of pages that carry none."""
+    """When the file was last written: the fetch time of pages that carry none (now, when the
+    file's time is not a plausible one: an archive unpacked with a 1980 or a future stamp)."""
     if not is_url(name):
-        return datetime.fromtimestamp(Path(name).stat().st_mtime, tz=UTC)
-    fs, path = fsspec.core.url_to_fs(name)
-    modified = fs.modified(path)
-    return modified if modified.tzinfo else modified.replace(tzinfo=UTC)
+        modified = datetime.fromtimestamp(Path(name).stat().st_mtime, tz=UTC)
+    else:
+        fs, path = fsspec.core.url_to_fs(name)
+        modified = fs.modified(path)
+        modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
+    return _capture_time(modified.isoformat()) or datetime.now(UTC)
 
 
 def _read_bounded(fh: IO[bytes], limit: int, what: str) -> bytes:
@@ -149,14 +156,13 @@ def _load_html(path: str, max_bytes: int) -> Iterator[RawPage | Reject]:
     yield RawPage(source=source, url=None, body=body, fetched_at=fetched_at)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
+def _capture_time(value: Any) -> datetime | None:
+    """A capture time the container states, when it can be one: after the web began and not in
+    the future. A wrong clock's year 1 or 9999 would otherwise date the page's rows."""
+    when = parse_timestamp(value) if isinstance(value, str) else None
+    if when is None or not _FIRST_CAPTURE <= when <= datetime.now(UTC) + _CLOCK_SKEW:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return when
 
 
 def _not_a_page(
@@ -169,6 +175,11 @@ def _not_a_page(
     return Reject.from_error(err, source=source, url=url, fetched_at=fetched_at)
 
 
+def _string(value: Any) -> str | None:
+    """A JSON string field as valid text (see `valid_text`); any other type is None."""
+    return valid_text(value) if isinstance(value, str) else None
+
+
 def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage | Reject:
     try:
         record = json.loads(line)
@@ -178,39 +189,37 @@ def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage | Rej
     if not isinstance(record, dict):
         msg = f"a JSONL record must be an object, got {type(record).__name__}"
         raise LoadError(msg)
-    url = record.get("url")
-    if not isinstance(url, str) or not url:
+    url = _string(record.get("url"))
+    if not url:
         msg = "the record has no 'url'"
         raise LoadError(msg)
-    fetched_at = _parse_time(record.get("fetched_at")) or fallback
-    html, text = record.get("html"), record.get("text")
-    if isinstance(html, str) and html.strip():
-        headers = record.get("headers") if isinstance(record.get("headers"), dict) else {}
+    fetched_at = _capture_time(record.get("fetched_at")) or fallback
+    html, text = _string(record.get("html")), _string(record.get("text"))
+    if html and html.strip():
+        headers = record["headers"] if isinstance(record.get("headers"), dict) else {}
         status = record.get("status") if isinstance(record.get("status"), int) else None
         if (refused := _not_a_page(status, source, url, fetched_at)) is not None:
             return refused
         return RawPage(
             source=source,
             url=url,
-            body=html.encode("utf-8", errors="surrogatepass"),
+            body=html.encode("utf-8"),
             charset="utf-8",
             fetched_at=fetched_at,
             status=status,
-            headers={str(k): str(v) for k, v in (headers or {}).items()},
+            headers={str(_string(str(k))): str(_string(str(v))) for k, v in headers.items()},
         )
-    if isinstance(text, str) and text.strip():
+    if text and text.strip():
         authors = record.get("authors")
         authors = [authors] if isinstance(authors, str) else authors
-        published = record.get("published_at")
+        # Fields of the wrong type are dropped, not guessed at: a dump is untrusted input.
+        names = [_string(a) for a in authors] if isinstance(authors, list) else []
         pre = PreExtracted(
             text=text,
-            title=record.get("title") if isinstance(record.get("title"), str) else None,
-            # Fields of the wrong type are dropped, not guessed at: a dump is untrusted input.
-            authors=tuple(a for a in authors if isinstance(a, str) and a)
-            if isinstance(authors, list)
-            else (),
-            published_at=published if isinstance(published, str) and published else None,
-            language=record.get("language") if isinstance(record.get("language"), str) else None,
+            title=_string(record.get("title")),
+            authors=tuple(a for a in names if a),
+            published_at=_string(record.get("published_at")) or None,
+            language=_string(record.get("language")),
         )
         return RawPage(source=source, url=url, fetched_at=fetched_at, pre_extracted=pre)
     msg = "the record has neither a non-empty 'html' nor a non-empty 'text'"
@@ -257,7 +266,7 @@ def _warc_page(record: Any, source: str, max_bytes: int) -> RawPage | Reject | N
     if http is None or ("html" not in content_type.lower() and content_type):
         return None
     url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>") or None
-    fetched_at = _parse_time(record.rec_headers.get_header("WARC-Date"))
+    fetched_at = _capture_time(record.rec_headers.get_header("WARC-Date"))
     status = int(http.get_statuscode() or 0) or None
     if (refused := _not_a_page(status, source, url, fetched_at)) is not None:
         return refused

@@ -16,7 +16,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from types import FrameType
 
@@ -30,13 +30,13 @@ from tasks.errors import BlockedPageError, ExtractError
 from tasks.ids import digest
 from tasks.records import Article, PreExtracted, RawPage
 from tasks.settings import ExtractOptions
+from tasks.text.dates import first_plausible, is_impossible, parse_timestamp, plausible_time
 from tasks.text.metadata import (
     PageMeta,
     bylines,
     clean_authors,
     clean_title,
     complete_metadata,
-    parse_timestamp,
     pick_title,
     read_page_meta,
     seo_title,
@@ -180,17 +180,31 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in re.split(r"[,;]", value) if v.strip()))
 
 
+def _date_range(captured: datetime | None, options: ExtractOptions) -> tuple[date, date]:
+    """The days a page captured then can have been published on, for htmldate's search."""
+    latest = (captured or datetime.now(UTC)) + timedelta(hours=options.future_tolerance_hours)
+    return date.fromisoformat(options.earliest_date), latest.date()
+
+
 def _main_text(
-    html: str, url: str | None, options: ExtractOptions
-) -> tuple[PageMeta, Document, str | None]:
-    """The page's declared metadata, trafilatura's document and the chosen main text."""
+    html: str, page: RawPage, options: ExtractOptions
+) -> tuple[PageMeta, Document, str | None, datetime | None]:
+    """The page's declared metadata, trafilatura's document, the chosen main text and the
+    publication time (the first plausible declared one, else htmldate's within the bounds)."""
     tree = load_html(html)
     if tree is None:
         msg = "the page could not be parsed as HTML"
         raise ExtractError(msg)
+    url = page.url
     meta = read_page_meta(tree)
     marked_body = _marked_body(meta.body_nodes) if options.use_marked_body else None
-    doc = complete_metadata(tree, url, meta)
+    published = first_plausible(meta.published, captured=page.fetched_at, options=options)
+    impossible = any(is_impossible(value) for value in meta.published)
+    search = None if published or impossible else _date_range(page.fetched_at, options)
+    doc = complete_metadata(tree, url, meta, date_range=search)
+    if published is None:
+        found = parse_timestamp(doc.date)
+        published = plausible_time(found, captured=page.fetched_at, options=options)
     # trafilatura's fast pass skips its comparison with readability and jusText, a third of its
     # cost. That comparison rescues pages whose own extraction came out short; a long one it
     # keeps. So the fast pass decides: the marked body when it holds the article, else the fast
@@ -200,10 +214,10 @@ def _main_text(
     quick = _text_of(tree, fast)
     marked = _text_of(marked_body, fast) if marked_body is not None else None
     if marked is not None and _words(marked) >= _MARKED_BODY_SHARE * _words(quick):
-        return meta, doc, marked
+        return meta, doc, marked, published
     if _words(quick) >= _FAST_ENOUGH_WORDS:
-        return meta, doc, quick
-    return meta, doc, _text_of(load_html(html), _trafilatura_options(options, url))
+        return meta, doc, quick, published
+    return meta, doc, _text_of(load_html(html), _trafilatura_options(options, url)), published
 
 
 def article_from_html(
@@ -215,11 +229,11 @@ def article_from_html(
         raise ExtractError(msg)
     try:
         with _time_limit(timeout_s):
-            meta, doc, text = _main_text(html, page.url, options)
+            meta, doc, text, published = _main_text(html, page, options)
             if _words(text) < options.min_words and len(html) > _MIN_WRAPPED_HTML:
                 flat = _WRAPPERS.sub(" ", html)
                 if len(flat) < len(html):
-                    meta, doc, text = _main_text(flat, page.url, options)
+                    meta, doc, text, published = _main_text(flat, page, options)
     except _Timeout as exc:
         msg = f"extraction took longer than the limit of {timeout_s:g} s"
         raise ExtractError(msg) from exc
@@ -258,8 +272,8 @@ def article_from_html(
         title=title,
         seo_title=seo_title(title, declared),
         authors=authors,
-        published_at=parse_timestamp(meta.published) or parse_timestamp(doc.date),
-        modified_at=parse_timestamp(meta.modified),
+        published_at=published,
+        modified_at=first_plausible(meta.modified, captured=page.fetched_at, options=options),
         wire=wire_of(text, authors),
         is_free=meta.is_free,
         body_declared=bool(meta.body_nodes),
@@ -280,8 +294,11 @@ def article_from_html(
     )
 
 
-def article_from_text(page: RawPage, pre: PreExtracted, *, run_id: str) -> Article:
-    """An article that arrived already extracted: its text is kept exactly as given."""
+def article_from_text(
+    page: RawPage, pre: PreExtracted, *, options: ExtractOptions, run_id: str
+) -> Article:
+    """An article that arrived already extracted: its text is kept exactly as given (its date
+    only when plausible, as a page's)."""
     url = _canonical(page.url)
     article_id, content_hash = _identity(url, pre.text)
     return Article(
@@ -291,7 +308,7 @@ def article_from_text(page: RawPage, pre: PreExtracted, *, run_id: str) -> Artic
         domain=domain_of(url or page.url),
         title=pre.title,
         authors=clean_authors(pre.authors),
-        published_at=parse_timestamp(pre.published_at),
+        published_at=first_plausible([pre.published_at], captured=page.fetched_at, options=options),
         wire=wire_of(pre.text, pre.authors),
         language=pre.language or _language(pre.text, None),
         sitename=None,

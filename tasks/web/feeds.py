@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 import feedparser
 from lxml import etree
 
-from tasks.text.metadata import parse_timestamp
+from tasks.text.dates import parse_timestamp
 from tasks.web.urls import normalise_url
 
 __all__ = [
