@@ -7,12 +7,10 @@ otherwise adds a second to every run.
 
 from __future__ import annotations
 
-import importlib
 import os
-import signal
 import sys
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
@@ -25,13 +23,17 @@ for _key, _value in {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "DASK_LOGGING__DISTRIBUTED": "error",
+    # Prefect retries a failed API call with waits of 2, 4, 8 … s: five retries (its default)
+    # hold a run for a minute per call when the server is gone. Three give a restarting server
+    # 14 s to come back (flows/prefect_api.py says what a run does when it does not).
+    "PREFECT_CLIENT_MAX_RETRIES": "3",
 }.items():
     os.environ.setdefault(_key, _value)
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from flows.summary import finish  # noqa: E402
+from flows.stopping import stop_on_signals  # noqa: E402
 from tasks.errors import NewslakeError, StorageError  # noqa: E402
 from tasks.settings import Settings, load_settings  # noqa: E402
 
@@ -49,16 +51,9 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C: every `with` block closes — the lake lock, the worker
-    pool, the temporary Prefect server — instead of the process vanishing and leaving its
-    children running."""
-    raise KeyboardInterrupt
-
-
 @app.callback()
 def _main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_signals()
 
 
 class Format(StrEnum):
@@ -72,18 +67,6 @@ class Format(StrEnum):
 def _fail(exc: Exception) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(code=1)
-
-
-def _no_heartbeat(temporary: bool) -> AbstractContextManager[object]:
-    """No flow heartbeat on a temporary server: nobody watches it for crashed runs, and
-    stopping the heartbeat thread costs every run about a second."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    return (
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-        if temporary
-        else nullcontext()
-    )
 
 
 class Runner(StrEnum):
@@ -138,30 +121,12 @@ def _with_runner(
 
 
 def _run_flow(entry: str, settings: Settings, **parameters: Any) -> None:
-    """Run one of newslake's flows ("module:flow") on the task runner the settings choose,
-    print its summary, and exit 1 when it failed (with the reason) or a part of it failed.
+    """Run a flow as a command (flows/launch.py) and exit with its code."""
+    from flows.launch import run_flow
 
-    The Prefect API is found, or its temporary server started in the background, before the
-    flow's module (and with it Prefect, spaCy, trafilatura …) is imported: the server boots
-    while the libraries load, not after.
-    """
-    from flows.prefect_api import prefect_api
-
-    try:
-        with prefect_api() as api:
-            module, name = entry.split(":")
-            flow = getattr(importlib.import_module(module), name)
-            from flows.runners import task_runner
-
-            configured = flow.with_options(task_runner=task_runner(settings.run))
-            with api.ready(), _no_heartbeat(api.temporary):
-                try:
-                    summary = configured(settings=settings, **parameters)
-                except OSError as exc:
-                    raise StorageError(exc) from exc
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
-    finish(summary)
+    code = run_flow(entry, settings, **parameters)
+    if code:
+        raise typer.Exit(code=code)
 
 
 @app.command()

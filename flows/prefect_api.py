@@ -11,6 +11,12 @@ Prefect needs an API to run a flow. In order of cost:
    launched here without importing Prefect's server package into this process (7 s of import
    on this machine, paid a second time by the server) and tied to this process: it is stopped
    when the command ends, and the kernel stops it too if the command is killed outright.
+
+A run's data does not depend on Prefect being up: pages are read, staged and committed by
+newslake itself, and Prefect only records what happened. So an API that stops answering mid-run
+costs the record, not the run: the run commits, says in its summary and run log that Prefect
+could not be told, and does not wait at exit for Prefect's queued events (`close`). An API
+named by `PREFECT_API_URL` that does not answer at start is one clear error within seconds.
 """
 
 from __future__ import annotations
@@ -31,10 +37,24 @@ import httpx
 
 from tasks.errors import ConfigError
 
-__all__ = ["LOCAL_API", "PrefectApi", "local_server", "prefect_api"]
+__all__ = ["LOCAL_API", "PrefectApi", "PrefectUnreachableError", "local_server", "prefect_api"]
 
 LOCAL_API = "http://127.0.0.1:4200/api"
 _PR_SET_PDEATHSIG = 1
+# How long a named API may take to answer at start, and Prefect's services to drain at the end.
+_ANSWER_WITHIN_S = 5.0
+_DRAIN_S = 3.0
+
+
+class PrefectUnreachableError(ConfigError):
+    """The Prefect API does not answer."""
+
+    def __init__(self, url: str, when: str) -> None:
+        self.url = url
+        super().__init__(
+            f"the Prefect API at {url} does not answer {when}: start it, point "
+            "PREFECT_API_URL at one that runs, or unset PREFECT_API_URL to use a temporary one"
+        )
 
 
 def _die_with_parent() -> None:
@@ -124,6 +144,8 @@ class PrefectApi:
     def __init__(self) -> None:
         self.url: str | None = os.environ.get("PREFECT_API_URL") or _configured_in_process()
         self.process: subprocess.Popen[bytes] | None = None
+        # Set by `close` when Prefect's queued events or logs could not be delivered.
+        self.undelivered = False
         if self.url is None and answers(LOCAL_API):
             self.url = LOCAL_API
         if self.url is None:
@@ -154,25 +176,35 @@ class PrefectApi:
         assert self.url is not None
         if self.process is not None:
             wait_until_up(self.url, self.process, timeout_s, "a temporary server of this run")
+        else:
+            deadline = time.monotonic() + _ANSWER_WITHIN_S
+            while not answers(self.url, timeout_s=2):
+                if time.monotonic() > deadline:
+                    raise PrefectUnreachableError(self.url, f"within {_ANSWER_WITHIN_S:g} s")
+                time.sleep(0.5)
         with temporary_settings(updates={PREFECT_API_URL: self.url}):
             yield self.url
 
     def close(self) -> None:
-        """Stop the temporary server this command started (a reused one is left alone).
+        """Deliver what Prefect still queues, then stop the temporary server this command
+        started (a reused one is left alone).
 
-        Prefect's log and event workers are drained first: left to drain at interpreter exit,
-        they would wait forever for a server that is already gone.
+        Prefect's log and event workers are drained here, for a few seconds: left to drain at
+        interpreter exit, they wait as long as their API does not answer (each queued event
+        retries for seconds), which is forever for a server that is gone. When they do not
+        drain, `undelivered` says so and the command exits without waiting for them.
         """
-        if self.process is None:
-            return
         if "prefect.events.worker" in sys.modules:
             from prefect.events.worker import EventsWorker
             from prefect.logging.handlers import APILogWorker
 
-            APILogWorker.drain_all(timeout=5)
-            EventsWorker.drain_all(timeout=5)
-        stop(self.process)
-        self.process = None
+            for service in (APILogWorker, EventsWorker):
+                outcome = service.drain_all(timeout=_DRAIN_S)
+                if isinstance(outcome, tuple) and outcome[1]:
+                    self.undelivered = True
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
 
 
 @contextmanager

@@ -3,6 +3,10 @@
 Every flow ends by publishing its `RunSummary`: a table artifact (per domain: pages, articles,
 rejects, entities, quotes) and a markdown summary on the flow run, so the Prefect UI shows what
 each run did, and one row in the lake's run log (`newslake runs`).
+
+The lake's run log is the record that counts: it is written whether or not Prefect answers. A
+Prefect API that has gone away by the end of a run costs its artifacts, which the summary and
+the run log then say (`unreported`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tasks.lake.commit import CommitStats
@@ -21,7 +26,7 @@ from tasks.lake.store import Lake
 from tasks.pages.batch import BatchResult
 from tasks.web.pages import WebStats
 
-__all__ = ["RunSummary", "publish"]
+__all__ = ["RunSummary", "last_published", "publish"]
 
 _MEASURES = ("pages", "articles", "rejects", "entities", "quotes")
 
@@ -54,6 +59,8 @@ class RunSummary:
     note: str | None = None
     # Outlets whose health status this run changed: domain, before, status, since, reason.
     outlets: list[dict[str, Any]] = field(default_factory=list)
+    # Set when the run committed but its Prefect API could not be told ("… unreachable: …").
+    unreported: str = ""
 
     def outlet_lines(self) -> list[str]:
         """One line per outlet whose status changed: `a.com: ok -> failing since … (why)`."""
@@ -121,13 +128,31 @@ class RunSummary:
         return "\n".join(lines) + "\n"
 
 
-def publish(summary: RunSummary, lake: Lake) -> None:
-    """Attach the run's report to its Prefect flow run and append it to the lake's run log."""
+# The summaries this process published, newest last: a run whose Prefect API went away after
+# its commit fails in Prefect's engine, not in newslake, and the CLI still reports what it did.
+_PUBLISHED: list[RunSummary] = []
+
+
+def last_published() -> RunSummary | None:
+    """The summary of the last run this process published, if any."""
+    return _PUBLISHED[-1] if _PUBLISHED else None
+
+
+def _attach(summary: RunSummary) -> None:
+    """The run's table and markdown artifacts on its Prefect flow run."""
     rows = summary.domain_rows()
     key = f"{summary.flow}-report"
     if rows:
         create_table_artifact(rows, key=key, description=f"{summary.flow}: per-domain counts")
     create_markdown_artifact(summary.markdown(), key=f"{key}-summary")
+
+
+def publish(summary: RunSummary, lake: Lake) -> None:
+    """Attach the run's report to its Prefect flow run and append it to the lake's run log."""
+    try:
+        _attach(summary)
+    except httpx.HTTPError as exc:  # the API went away (after Prefect's own retries)
+        summary.unreported = f"Prefect could not be told: {type(exc).__name__}: {exc}"
     failed = "; ".join(f"{d}: {why}" for d, why in sorted(summary.failed_days.items()))
     record_run(
         lake,
@@ -147,9 +172,17 @@ def publish(summary: RunSummary, lake: Lake) -> None:
             "partitions": sum(s.partitions for s in summary.tables.values()),
             "rejects_by_stage": json.dumps(dict(sorted(summary.rejects.items()))),
             "message": "; ".join(
-                m for m in (failed, summary.note, "; ".join(summary.outlet_lines())) if m
+                m
+                for m in (
+                    failed,
+                    summary.note,
+                    "; ".join(summary.outlet_lines()),
+                    summary.unreported,
+                )
+                if m
             )
             or None,
             "outlets_changed": json.dumps(summary.outlets) if summary.outlets else None,
         },
     )
+    _PUBLISHED.append(summary)

@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import signal
-import sys
 import threading
 import time
 import tomllib
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.stopping import descendants, stop_now
 from tasks.errors import ConfigError
 from tasks.settings import CONFIG_DIR
 
@@ -45,6 +45,7 @@ __all__ = [
 # killed and marked Crashed (what they staged is invisible; the next run cleans it). Well inside
 # a service manager's stop timeout (systemd's default is 90 s).
 STOP_DEADLINE_S = 5.0
+_KILLED = "stopped at once: runs in progress were killed (the lake is whole)"
 _LAST_RESORT_S = 3.0
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -148,36 +149,6 @@ def build_deployments(schedules: list[Schedule]) -> list[Any]:
     return deployments
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (children first found, then theirs), from /proc."""
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            tasks = list(Path(f"/proc/{current}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found.extend(children)
-            stack.extend(children)
-    return found
-
-
-def _stop_now(signum: int) -> None:
-    """The second signal: kill every process this one started (runs, their workers, the
-    Prefect server) and exit. The lake stays whole: a run's rows are invisible until committed."""
-    for pid in _descendants(os.getpid()):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    sys.stderr.write("stopped at once: runs in progress were killed (the lake is whole)\n")
-    sys.stderr.flush()
-    os._exit(128 + signum)
-
-
 # Set by serve for the runs it starts (they inherit its environment).
 _SERVED = "NEWSLAKE_SERVED_RUN"
 
@@ -201,7 +172,7 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
         def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
             signum = args[0] if args else signal.SIGTERM
             if self.stopping:
-                _stop_now(signum)
+                stop_now(signum, _KILLED)
             if on_stop is not None:
                 on_stop()
             super().handle_sigterm(*args, **kwargs)
@@ -219,7 +190,7 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
             for flow_run_id in self._process_manager.flow_run_ids():
                 handle = self._process_manager.get(flow_run_id)
                 if handle is not None and handle.pid is not None:
-                    for pid in [*_descendants(handle.pid), handle.pid]:
+                    for pid in [*descendants(handle.pid), handle.pid]:
                         with contextlib.suppress(OSError):
                             os.kill(pid, signal.SIGKILL)
             time.sleep(_LAST_RESORT_S)
@@ -234,7 +205,7 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
                     client.set_flow_run_state(
                         flow_run_id, Crashed(message="newslake serve was stopped"), force=True
                     )
-            _stop_now(signum)
+            stop_now(signum, _KILLED)
 
         async def start(self, run_once: bool = False, webserver: bool | None = None) -> None:
             if threading.current_thread() is threading.main_thread():

@@ -66,6 +66,8 @@ def print_summary(summary: RunSummary) -> None:
         table.add_row(f"day {day} FAILED", why)
     for line in summary.outlet_lines():
         table.add_row("outlet changed", line)
+    if summary.unreported:
+        table.add_row("prefect", f"{summary.unreported} (the lake and its run log are complete)")
     console.print(table)
     if summary.pages != summary.captures + summary.rejected + summary.duplicates:
         err.print("[bold red]page accounting does not add up: this is a bug, please report it[/]")

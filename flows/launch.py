@@ -1,0 +1,129 @@
+"""Run one flow as a command: its Prefect API, its task runner, its summary and its exit code.
+
+The Prefect API is found, or its temporary server started in the background, before the flow's
+module (and with it Prefect, spaCy, trafilatura …) is imported: the server boots while the
+libraries load, not after.
+
+A run's data does not depend on Prefect (flows/prefect_api.py), so a Prefect API that stops
+answering is handled by when it went away:
+- before the commit: the flow fails in Prefect's client; the command says which API stopped
+  answering and exits 1 (the lake is untouched: what the run staged is settled by the next run);
+- after the commit: the run's summary says that Prefect could not be told, and the command does
+  not wait out Prefect's retries of the run's final state — `_ORPHANED_WAIT_S` after the report
+  it prints the summary and exits 0 (the lake and its run log are complete).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from flows.stopping import abandon
+from flows.summary import finish
+from tasks.errors import NewslakeError, StorageError
+from tasks.settings import Settings
+
+__all__ = ["run_flow"]
+
+err = Console(stderr=True)
+
+# How long Prefect's engine may go on retrying a run's final state once the run has committed
+# and found its API gone; a server that is back by then still gets it.
+_ORPHANED_WAIT_S = 5.0
+
+
+def _no_heartbeat(temporary: bool) -> AbstractContextManager[object]:
+    """No flow heartbeat on a temporary server: nobody watches it for crashed runs, and
+    stopping the heartbeat thread costs every run about a second."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return (
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+        if temporary
+        else nullcontext()
+    )
+
+
+def _quiet_lost_events() -> None:
+    """Prefect logs each event it cannot deliver, with its whole payload, every few seconds
+    while its API is away; newslake says it once, in the summary and the run log."""
+    for name in ("prefect.events.clients", "prefect._internal.concurrency"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _report_if_orphaned(done: threading.Event, before: object) -> None:
+    """In a thread: once this run has published a summary saying Prefect could not be told,
+    give Prefect's engine `_ORPHANED_WAIT_S` to finish; then print the summary and exit."""
+    from flows.report import last_published
+
+    while not done.wait(0.2):
+        summary = last_published()
+        if summary is None or summary is before or not summary.unreported:
+            continue
+        if done.wait(_ORPHANED_WAIT_S):
+            return
+        code = 0
+        try:
+            finish(summary)
+        except typer.Exit as exc:
+            code = exc.exit_code
+        abandon(code, f"newslake: {summary.unreported}; not waiting for it any longer")
+
+
+def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
+    """Run one of newslake's flows ("module:flow") on the task runner the settings choose,
+    print its summary, and return the command's exit code: 1 when it failed (with the reason
+    on stderr) or a part of it failed."""
+    import httpx
+
+    from flows.prefect_api import PrefectUnreachableError, prefect_api
+    from flows.report import last_published
+
+    code = 0
+    api = None
+    done = threading.Event()
+    try:
+        with prefect_api() as api:
+            module, name = entry.split(":")
+            flow = getattr(importlib.import_module(module), name)
+            _quiet_lost_events()
+            from flows.runners import task_runner
+
+            configured = flow.with_options(task_runner=task_runner(settings.run))
+            with api.ready(), _no_heartbeat(api.temporary):
+                before = last_published()
+                watcher = threading.Thread(
+                    target=_report_if_orphaned, args=(done, before), daemon=True
+                )
+                watcher.start()
+                try:
+                    summary = configured(settings=settings, **parameters)
+                except OSError as exc:
+                    raise StorageError(exc) from exc
+                except httpx.HTTPError as exc:
+                    summary = last_published()
+                    if summary is None or summary is before:
+                        why = f"any more ({type(exc).__name__}): nothing was committed"
+                        raise PrefectUnreachableError(str(api.url), why) from exc
+                    summary.unreported = summary.unreported or (
+                        f"Prefect could not be told the run's end: {type(exc).__name__}: {exc}"
+                    )
+                finally:
+                    done.set()
+    except NewslakeError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        code = 1
+    else:
+        try:
+            finish(summary)
+        except typer.Exit as exc:
+            code = exc.exit_code
+    if api is not None and api.undelivered:
+        abandon(code, f"newslake: Prefect at {api.url} did not take the run's last events")
+    return code
