@@ -334,3 +334,42 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     runner = Cli(extra=extra, marker=uuid.uuid4().hex)
     yield runner
     assert runner.survivors() == [], "processes outlived the command"
+
+
+def lake_sources(lake: Path | str) -> tuple[list[str], list[str]]:
+    """The `source` of every capture and of every reject in a lake, read with DuckDB: what the
+    lake says became of each page it was given."""
+    from tasks.lake.query import run_query
+
+    captures = [r[0] for r in run_query(lake, "select source from captures").rows()]
+    rejects = [r[0] for r in run_query(lake, "select source from rejects").rows()]
+    return captures, rejects
+
+
+def assert_accounted(lake: Path | str, inputs: set[str]) -> None:
+    """Every input page (a file, `dump.jsonl:LINE`, `crawl.warc.gz#N`) is in the lake exactly
+    once, as a capture or as a reject, and the lake names no page it was not given: accounting
+    measured from the tables, not from the run's own counters."""
+    captures, rejects = lake_sources(lake)
+    found = captures + rejects
+    twice = sorted({s for s in found if found.count(s) > 1})
+    assert not twice, f"pages in the lake more than once: {twice[:5]}"
+    missing, extra = sorted(inputs - set(found)), sorted(set(found) - inputs)
+    assert not missing, f"{len(missing)} pages lost: {missing[:5]}"
+    assert not extra, f"{len(extra)} pages never given: {extra[:5]}"
+
+
+def warc_pages(path: Path) -> set[str]:
+    """The sources of a WARC file's pages as the loader names them (`path#N`): its HTTP
+    response records that are HTML or say nothing of their type, counted with warcio."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    found = set()
+    with path.open("rb") as fh:
+        for number, record in enumerate(ArchiveIterator(fh, arc2warc=True)):
+            if record.rec_type != "response" or record.http_headers is None:
+                continue
+            kind = (record.http_headers.get_header("Content-Type") or "").lower()
+            if not kind or "html" in kind:
+                found.add(f"{path}#{number}")
+    return found
