@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -372,4 +373,23 @@ def warc_pages(path: Path) -> set[str]:
             kind = (record.http_headers.get_header("Content-Type") or "").lower()
             if not kind or "html" in kind:
                 found.add(f"{path}#{number}")
+    return found
+
+
+def input_pages(*paths: Path) -> set[str]:
+    """The sources the loader names the pages of well-formed inputs by, worked out from the
+    files themselves: an HTML file is one page; a JSONL dump one page per non-blank line
+    (`dump.jsonl:N`, N counting every line from 1); a WARC file its HTML responses."""
+    found: set[str] = set()
+    files = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*")))]
+    for path in files:
+        name = path.name.removesuffix(".gz")
+        if name.endswith((".html", ".htm")):
+            found.add(str(path))
+        elif name.endswith(".jsonl"):
+            data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            lines = data.split(b"\n")
+            found |= {f"{path}:{n}" for n, line in enumerate(lines, 1) if line.strip()}
+        elif name.endswith(".warc"):
+            found |= warc_pages(path)
     return found

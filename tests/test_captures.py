@@ -11,7 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest
 from tasks.lake.query import run_query
-from tests.conftest import readme_sql
+from tests.conftest import assert_accounted, readme_sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -49,7 +49,8 @@ def test_a_truncated_later_copy_never_replaces_the_complete_page(tmp_path: Path)
     _write(pages / "truncated.html", _page(PARAGRAPHS[:8]), 1_700_003_600)  # an hour later
     lake = tmp_path / "lake"
     summary = _run([pages], lake)
-    assert summary.pages == summary.captures + summary.rejected + summary.duplicates == 2
+    assert summary.pages == 2
+    assert_accounted(lake, {str(pages / "complete.html"), str(pages / "truncated.html")})
     assert summary.articles == 1
     (words,) = run_query(lake, "select word_count from articles").row(0)
     assert words > 700  # the complete text, not the 8-paragraph copy

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +13,7 @@ from flows.ingest import ingest
 from tasks.lake.query import run_query
 from tasks.settings import load_settings
 from tasks.web.fetch import fetch_all
-from tests.conftest import FETCH_OPTIONS
+from tests.conftest import FETCH_OPTIONS, assert_accounted
 from tests.faultserver import HANDLERS, PAGE, FaultServer
 
 # The fetch tests' options, with a per-host cap and delay for the politeness checks.
@@ -36,9 +35,7 @@ def faults() -> Iterator[FaultServer]:
 
 def test_every_fault_ends_fetched_or_rejected_politely(faults: FaultServer) -> None:
     urls = [faults.url(f"/{n}{path}") for n in range(2) for path in HANDLERS]
-    started = time.monotonic()
     results = {r.url: r for r in fetch_all(urls, OPTIONS, max_bytes=1_000_000)}
-    elapsed = time.monotonic() - started
 
     assert set(results) == set(urls)
     by_path = {url.split("/", 4)[-1]: results[url] for url in urls if "/0/" in url}
@@ -64,7 +61,6 @@ def test_every_fault_ends_fetched_or_rejected_politely(faults: FaultServer) -> N
     starts = sorted(at for at, path in faults.arrivals if path != "/robots.txt")
     busiest = max(sum(1 for t in starts if s <= t < s + 0.5) for s in starts)
     assert busiest <= 0.5 / OPTIONS.per_host_delay_s + 2
-    assert elapsed < 60
 
 
 @pytest.mark.slow
@@ -81,10 +77,9 @@ def test_ingest_of_faulty_urls_accounts_for_every_page(
     summary = flow(inputs=[str(listing)], settings=settings, workers=1)
 
     assert summary.pages == len(urls)
-    assert summary.pages == summary.captures + summary.rejected + summary.duplicates
+    assert_accounted(lake, set(urls))
     articles = set(run_query(lake, "select source from articles").to_series().to_list())
     rejects = run_query(lake, "select source, stage, reason from rejects").rows()
-    assert articles | {source for source, _, _ in rejects} == set(urls)
     assert all(reason for _, _, reason in rejects)
     assert {faults.url(f"/{n}/ok") for n in range(2)} <= articles
     stages = {source.split("/", 4)[-1]: stage for source, stage, _ in rejects}

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import resource
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from tasks.pages.batch import process_page
 from tasks.pages.load import iter_pages
 from tasks.records import Article, RawPage, Reject
 from tasks.settings import load_settings
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, lake_sources
 
 SETTINGS = replace(
     load_settings(),
@@ -181,20 +180,19 @@ def warc_bytes(spec: WarcSpec) -> bytes:
     return bytes(data)
 
 
-def _accounted(path: Path) -> tuple[int, float]:
-    """Load one file and process each page; return the number of items and the slowest page."""
+def _accounted(path: Path) -> int:
+    """Load one file and process each page; return the number of items. (How long a page
+    takes is measured in bench/, not asserted here; the time limit itself is tested in
+    test_extract.py.)"""
     items = list(iter_pages([path], SETTINGS.limits))
-    slowest = 0.0
     for item in items:
         assert isinstance(item, RawPage | Reject)
         if isinstance(item, RawPage):
-            started = time.perf_counter()
             outcome = process_page(item, SETTINGS, "fuzz")
-            slowest = max(slowest, time.perf_counter() - started)
             assert isinstance(outcome, Article | Reject)
             if isinstance(outcome, Reject):
                 assert outcome.reason
-    return len(items), slowest
+    return len(items)
 
 
 # Hypothesis warns when the global `random` state moves while it draws an example. Nothing here
@@ -217,9 +215,7 @@ FUZZ = settings(
 def test_html_files_never_crash(tmp_path: Path, body: bytes) -> None:
     path = tmp_path / "page.html"
     path.write_bytes(body)
-    count, slowest = _accounted(path)
-    assert count == 1  # one file, one page: an article or a reject
-    assert slowest < SETTINGS.limits.extract_timeout_s + 2
+    assert _accounted(path) == 1  # one file, one page: an article or a reject
 
 
 @FUZZ
@@ -227,9 +223,7 @@ def test_html_files_never_crash(tmp_path: Path, body: bytes) -> None:
 def test_jsonl_files_never_crash(tmp_path: Path, data: bytes, compress: bool) -> None:
     path = tmp_path / ("dump.jsonl.gz" if compress else "dump.jsonl")
     path.write_bytes(gzip.compress(data) if compress else data)
-    count, slowest = _accounted(path)
-    assert count == sum(1 for line in data.split(b"\n") if line.strip())
-    assert slowest < SETTINGS.limits.extract_timeout_s + 2
+    assert _accounted(path) == sum(1 for line in data.split(b"\n") if line.strip())
 
 
 @FUZZ
@@ -237,8 +231,7 @@ def test_jsonl_files_never_crash(tmp_path: Path, data: bytes, compress: bool) ->
 def test_warc_files_never_crash(tmp_path: Path, data: WarcSpec) -> None:
     path = tmp_path / "crawl.warc.gz"
     path.write_bytes(warc_bytes(data))
-    _, slowest = _accounted(path)
-    assert slowest < SETTINGS.limits.extract_timeout_s + 2
+    _accounted(path)
 
 
 def test_memory_stays_bounded_over_many_hostile_pages(tmp_path: Path) -> None:
@@ -276,6 +269,14 @@ def test_whole_flow_accounts_for_every_page(
     (inputs / "dump.jsonl").write_bytes(dump)
     (inputs / "crawl.warc.gz").write_bytes(warc_bytes(archive))
     flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-    summary = flow(inputs=[str(inputs)], lake=str(root / "lake"), settings=SETTINGS, workers=1)
-    assert summary.pages == summary.captures + summary.rejected + summary.duplicates
-    assert summary.pages >= len(pages) + sum(1 for ln in dump.split(b"\n") if ln.strip())
+    flow(inputs=[str(inputs)], lake=str(root / "lake"), settings=SETTINGS, workers=1)
+    # Each HTML file and each non-blank dump line exactly once in the lake; the archive's pages
+    # (a cut or corrupted archive has as many as the loader could read) under its own name.
+    crawl = str(inputs / "crawl.warc.gz")
+    given = {str(inputs / f"{n}.html") for n in range(len(pages))}
+    given |= {
+        f"{inputs / 'dump.jsonl'}:{n}" for n, ln in enumerate(dump.split(b"\n"), 1) if ln.strip()
+    }
+    captures, rejects = lake_sources(root / "lake")
+    found = [s for s in captures + rejects if not s.startswith(crawl + "#")]
+    assert sorted(found) == sorted(given)

@@ -365,16 +365,16 @@ def _signal(serve: subprocess.Popen[str], signum: int, target: str) -> None:
         serve.send_signal(signum)
 
 
-def _stopped(serve: subprocess.Popen[str]) -> tuple[int, str, float]:
-    """Wait (generously) for serve to exit: its exit code, output and seconds to exit."""
-    started = time.monotonic()
+def _stopped(serve: subprocess.Popen[str]) -> tuple[int, str]:
+    """Wait (a bound far above the few seconds it takes) for serve to exit: its exit code and
+    output. How long the stop takes is measured by bench/serve_stop.py."""
     try:
         output = serve.communicate(timeout=60)[0]
     except subprocess.TimeoutExpired:
         os.killpg(serve.pid, signal.SIGKILL)
         output = serve.communicate()[0]
         pytest.fail(f"serve did not stop within 60 s:\n{output}")
-    return serve.returncode, output, time.monotonic() - started
+    return serve.returncode, output
 
 
 @pytest.mark.slow
@@ -401,8 +401,7 @@ def test_serve_stops_the_way_services_are_stopped(
     else:
         _start_a_run(api, deployment)
     _signal(serve, signum, target)
-    code, output, seconds = _stopped(serve)
-    assert seconds < 30, output
+    code, output = _stopped(serve)
     assert code == 0, output
     assert "Traceback" not in output, output
     assert "stopped" in output
@@ -422,7 +421,6 @@ def test_a_second_ctrl_c_stops_at_once(cli: Cli, tmp_path: Path) -> None:
     _signal(serve, signal.SIGINT, "group")
     time.sleep(0.5)
     _signal(serve, signal.SIGINT, "group")
-    code, output, seconds = _stopped(serve)
-    assert code == 128 + signal.SIGINT, output
-    assert seconds < 10, output
+    code, output = _stopped(serve)
+    assert code == 128 + signal.SIGINT, output  # the second signal's exit, not the graceful 0
     assert "stopped at once" in output

@@ -12,6 +12,7 @@ import errno
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import polars as pl
 import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -63,6 +64,18 @@ def _committing(path: str) -> bool:
     return "/_staging/" not in path
 
 
+def _twice(error: OSError, raised: list[OSError]) -> Callable[[str], OSError | None]:
+    """A fault that fails the first two commit writes with `error`, counting what it raised."""
+
+    def fault(path: str) -> OSError | None:
+        if _committing(path) and len(raised) < 2:
+            raised.append(error)
+            return error
+        return None
+
+    return fault
+
+
 def test_full_disk_during_commit_fails_loudly_and_a_rerun_converges(
     references: dict[str, dict[str, list]], lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,9 +94,12 @@ def test_full_disk_during_commit_fails_loudly_and_a_rerun_converges(
 def test_a_transient_storage_error_is_retried(
     references: dict[str, dict[str, list]], lake: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failures = iter([OSError(errno.EIO, "Input/output error")] * 2)
-    _inject(monkeypatch, lambda p: next(failures, None) if _committing(p) else None)
+    raised: list[OSError] = []
+    tried = _inject(monkeypatch, _twice(OSError(errno.EIO, "Input/output error"), raised))
     _run(ALL, lake)
+    assert len(raised) == 2  # the fault happened, twice
+    failed = [p for p in tried if _committing(p)][:2]
+    assert all(tried.count(p) >= 2 for p in failed)  # each failed write was made again
     assert lake_tables(lake) == references["all"]
 
 
@@ -106,9 +122,13 @@ def test_object_store_errors_are_retried_then_converge(
     references: dict[str, dict[str, list]], s3_lake: S3Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = s3_lake.url
-    slow_down = iter([OSError(errno.EAGAIN, "SlowDown: please reduce your request rate")] * 2)
-    _inject(monkeypatch, lambda p: next(slow_down, None) if _committing(p) else None)
+    raised: list[OSError] = []
+    slow_down = OSError(errno.EAGAIN, "SlowDown: please reduce your request rate")
+    tried = _inject(monkeypatch, _twice(slow_down, raised))
     _run(ALL, url)
+    assert len(raised) == 2
+    failed = [p for p in tried if _committing(p)][:2]
+    assert all(tried.count(p) >= 2 for p in failed)  # each failed write was made again
     assert lake_tables(url) == references["all"]
 
 
@@ -121,3 +141,17 @@ def test_object_store_down_fails_before_touching_the_lake(s3_lake: S3Lake) -> No
     assert result.exit_code == 1
     assert "error:" in result.output
     assert s3_lake.secret not in result.output  # credentials are never printed
+    # The store comes back (moto keeps its buckets in the process): the run wrote nothing.
+    from moto.server import ThreadedMotoServer
+
+    back = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    back.start()
+    try:
+        host, port = back.get_host_and_port()
+        bucket = url.removeprefix("s3://").split("/", 1)[0]
+        listing = boto3.client("s3", endpoint_url=f"http://{host}:{port}").list_objects_v2(
+            Bucket=bucket
+        )
+        assert listing.get("KeyCount", 0) == 0, listing.get("Contents")
+    finally:
+        back.stop()

@@ -20,7 +20,7 @@ from werkzeug import Request, Response
 from flows.ingest import RunSummary, ingest
 from tasks.lake.query import run_query
 from tasks.settings import load_settings
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, assert_accounted
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -73,7 +73,7 @@ def test_url_list_then_skip_then_conditional_refresh(
 
     first = _run([str(listing)], lake)
     assert first.articles == len(PAGES)
-    assert first.pages == first.captures + first.rejected + first.duplicates
+    assert_accounted(lake, set(urls))
     host = f"127.0.0.1:{httpserver.port}".split(":")[0]
     assert first.web.hosts[host]["fetched"] == len(PAGES)
     assert first.web.hosts[host]["failed"] == 1
