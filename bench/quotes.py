@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import record, require, seed_article
-from tasks.settings import load_settings
-from tasks.text.entities import find_entities, load_pipeline
-from tasks.text.quotes import quote_rows
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.entities import find_entities, load_pipeline
+from newslake.tasks.text.quotes import quote_rows
 
 _BARE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "his", "her", "their"}

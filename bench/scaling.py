@@ -31,7 +31,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 
 from bench.corpus import record, require
-from tasks.lake.runlog import recent_runs
+from newslake.tasks.lake.runlog import recent_runs
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
@@ -93,10 +93,10 @@ def _model(pages_per_shard: int) -> list[str]:
     """Measure the bounds and print the model (see the module docstring)."""
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    from tasks.lake.commit import commit_children, commit_table
-    from tasks.pages.batch import BatchResult
-    from tasks.pages.shard import process_shard
-    from tasks.settings import load_settings
+    from newslake.tasks.lake.commit import commit_children, commit_table
+    from newslake.tasks.pages.batch import BatchResult
+    from newslake.tasks.pages.shard import process_shard
+    from newslake.tasks.settings import load_settings
 
     work = Path(tempfile.mkdtemp(prefix="newslake-model-"))
     shards = 400

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.corpus import record, require  # noqa: E402
 from bench.throughput import run_sampled  # noqa: E402
-from tasks.settings import load_settings  # noqa: E402
+from newslake.tasks.settings import load_settings  # noqa: E402
 
 PLOT = Path(__file__).with_name("soak.png")
 

@@ -37,14 +37,14 @@ from datasketch import MinHash
 
 from bench.corpus import record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
-from tasks.lake.commit import Staging, commit_table, stage_frame, write_part
-from tasks.lake.index import LakeIndex
-from tasks.lake.store import Lake
-from tasks.lake.stories import BANDS, SHINGLE, assign_stories, signature_rows
-from tasks.lake.tables import ARTICLES, PARTITION, STORIES, conform
-from tasks.pages.batch import process_batch
-from tasks.records import RawPage
-from tasks.settings import StoryOptions, load_settings
+from newslake.tasks.lake.commit import Staging, commit_table, stage_frame, write_part
+from newslake.tasks.lake.index import LakeIndex
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.stories import BANDS, SHINGLE, assign_stories, signature_rows
+from newslake.tasks.lake.tables import ARTICLES, PARTITION, STORIES, conform
+from newslake.tasks.pages.batch import process_batch
+from newslake.tasks.records import RawPage
+from newslake.tasks.settings import StoryOptions, load_settings
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 MIN_WORDS = 120

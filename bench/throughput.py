@@ -31,10 +31,10 @@ from pathlib import Path
 import trafilatura
 
 from bench.corpus import SMALL_MODEL, record, require
-from tasks.pages.batch import process_batch
-from tasks.records import RawPage
-from tasks.settings import load_settings
-from tasks.text.entities import model_location
+from newslake.tasks.pages.batch import process_batch
+from newslake.tasks.records import RawPage
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.entities import model_location
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
@@ -154,7 +154,7 @@ def _bare_process(page: Path) -> float:
 
 def _startup(page: Path, work: Path) -> list[str]:
     """One-page ingest against the bare process, medians of three, without and with a server."""
-    from flows.prefect_api import LOCAL_API, answers, local_server
+    from newslake.flows.prefect_api import LOCAL_API, answers, local_server
 
     if answers(LOCAL_API):
         return ["Start-up not measured: a Prefect server is running on 127.0.0.1:4200."]

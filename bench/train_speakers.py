@@ -20,12 +20,12 @@ from sklearn.linear_model import LogisticRegression
 
 from bench.corpus import require
 from bench.quotes import _documents, _gold, _names, _word_starts
-from tasks.settings import load_settings
-from tasks.text.discourse import Resolver
-from tasks.text.entities import find_entities, load_pipeline
-from tasks.text.quotes import find_quotes, unattributed
-from tasks.text.ranker import FEATURES, WEIGHTS, Candidate, candidates, score
-from tasks.text.speakers import attribute
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.discourse import Resolver
+from newslake.tasks.text.entities import find_entities, load_pipeline
+from newslake.tasks.text.quotes import find_quotes, unattributed
+from newslake.tasks.text.ranker import FEATURES, WEIGHTS, Candidate, candidates, score
+from newslake.tasks.text.speakers import attribute
 
 
 def examples(split: str) -> tuple[list[list[Candidate]], list[list[bool]]]:

@@ -17,15 +17,15 @@ from pathlib import Path, PurePosixPath
 
 from prefect import flow, get_run_logger
 
-from flows.pipeline import run_days
-from flows.report import RunSummary
-from flows.runners import configured_runner
-from flows.scaffold import check_range, open_run
-from tasks.pages.day import DayInputs
-from tasks.pages.load import resolve_inputs
-from tasks.settings import Settings
-from tasks.web.pages import discover_candidates, fetch_missing
-from tasks.web.sources import is_web_input, web_outlets
+from newslake.flows.pipeline import run_days
+from newslake.flows.report import RunSummary
+from newslake.flows.runners import configured_runner
+from newslake.flows.scaffold import check_range, open_run
+from newslake.tasks.pages.day import DayInputs
+from newslake.tasks.pages.load import resolve_inputs
+from newslake.tasks.settings import Settings
+from newslake.tasks.web.pages import discover_candidates, fetch_missing
+from newslake.tasks.web.sources import is_web_input, web_outlets
 
 __all__ = ["backfill", "day_in_name"]
 

@@ -33,9 +33,9 @@ for _key, _value in {
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from flows.stopping import stop_on_signals  # noqa: E402
-from tasks.errors import NewslakeError, StorageError  # noqa: E402
-from tasks.settings import Settings, load_settings  # noqa: E402
+from newslake.flows.stopping import stop_on_signals  # noqa: E402
+from newslake.tasks.errors import NewslakeError, StorageError  # noqa: E402
+from newslake.tasks.settings import Settings, load_settings  # noqa: E402
 
 if TYPE_CHECKING:
     import polars as pl
@@ -51,9 +51,60 @@ console = Console()
 err = Console(stderr=True)
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version
+
+        console.print(f"newslake {version('newslake')}")
+        raise typer.Exit
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A folder of config files that override the defaults, setting by setting.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     stop_on_signals()
+    if config is not None:
+        from newslake.tasks.configfiles import OPTION_VARIABLE
+
+        # In the environment, so the command's worker processes read the same folder.
+        os.environ[OPTION_VARIABLE] = str(config.resolve())
+
+
+@app.command("config")
+def show_config() -> None:
+    """Print every setting, its value, and where the value came from (which config file, an
+    environment variable, or the built-in default)."""
+    from rich.table import Table
+
+    from newslake.tasks.configfiles import config_dirs
+    from newslake.tasks.settings import setting_origins
+
+    try:
+        folders = config_dirs()
+        rows = setting_origins()
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    for folder, label in folders:
+        console.print(f"config folder ({label}): {folder}")
+    table = Table(box=None)
+    for column in ("setting", "value", "from"):
+        table.add_column(column, overflow="fold")
+    for key, value, origin in rows:
+        table.add_row(key, repr(value), origin)
+    console.print(table)
 
 
 class Format(StrEnum):
@@ -97,7 +148,7 @@ def _allow_networks(settings: Settings, networks: list[str] | None) -> Settings:
     """The settings with the command line's extra networks for the fetcher's guard (checked)."""
     from dataclasses import replace
 
-    from tasks.web.netguard import NetworkGuard
+    from newslake.tasks.web.netguard import NetworkGuard
 
     if networks:
         allowed = (*settings.fetch.allow_networks, *networks)
@@ -122,7 +173,7 @@ def _with_runner(
 
 def _run_flow(entry: str, settings: Settings, **parameters: Any) -> None:
     """Run a flow as a command (flows/launch.py) and exit with its code."""
-    from flows.launch import run_flow
+    from newslake.flows.launch import run_flow
 
     code = run_flow(entry, settings, **parameters)
     if code:
@@ -155,8 +206,8 @@ def ingest(
     allow_network: AllowNetworkOption = None,
 ) -> None:
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
-    from tasks.pages.load import resolve_inputs
-    from tasks.web.sources import is_web_input
+    from newslake.tasks.pages.load import resolve_inputs
+    from newslake.tasks.web.sources import is_web_input
 
     inputs = inputs or []
     if not inputs and not sources:
@@ -169,7 +220,7 @@ def ingest(
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _run_flow(
-        "flows.ingest:ingest",
+        "newslake.flows.ingest:ingest",
         settings,
         inputs=inputs,
         lake=lake,
@@ -207,7 +258,7 @@ def backfill(
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _run_flow(
-        "flows.backfill:backfill", settings, start=start.date(), end=end.date(),
+        "newslake.flows.backfill:backfill", settings, start=start.date(), end=end.date(),
         sources=sources, inputs=inputs or [], lake=lake,
     )  # fmt: skip
 
@@ -226,7 +277,13 @@ def reprocess(
         settings = _with_runner(load_settings(), workers, runner, dask_address)
     except NewslakeError as exc:
         raise _fail(exc) from exc
-    _run_flow("flows.reprocess:reprocess", settings, start=start.date(), end=end.date(), lake=lake)
+    _run_flow(
+        "newslake.flows.reprocess:reprocess",
+        settings,
+        start=start.date(),
+        end=end.date(),
+        lake=lake,
+    )
 
 
 @app.command()
@@ -242,8 +299,8 @@ def serve(
     """
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.prefect_api import local_server
-    from flows.serve import build_deployments, load_schedules, serve_until_stopped
+    from newslake.flows.prefect_api import local_server
+    from newslake.flows.serve import build_deployments, load_schedules, serve_until_stopped
 
     def stopping() -> None:
         err.print("stopping: cancelling runs in progress (press Ctrl-C again to stop at once)")
@@ -279,9 +336,9 @@ def reindex(
     ] = False,
 ) -> None:
     """Rebuild the lake's index from its tables (runs keep it up to date; this is for repair)."""
-    from tasks.lake.commit import lake_lock
-    from tasks.lake.index import index_mismatch, rebuild_index
-    from tasks.lake.store import Lake
+    from newslake.tasks.lake.commit import lake_lock
+    from newslake.tasks.lake.index import index_mismatch, rebuild_index
+    from newslake.tasks.lake.store import Lake
 
     try:
         store = Lake.existing(lake or load_settings().lake)
@@ -317,7 +374,7 @@ def runs(
     """List the latest runs from the lake's own run log."""
     import polars as pl
 
-    from tasks.lake.runlog import recent_runs
+    from newslake.tasks.lake.runlog import recent_runs
 
     frame = _from_lake(recent_runs, lake, limit)
     shown = frame.select(
@@ -352,7 +409,7 @@ def query(
 ) -> None:
     """Run SQL with DuckDB over the lake's tables."""
 
-    from tasks.lake.query import run_query
+    from newslake.tasks.lake.query import run_query
 
     _print_frame(_from_lake(run_query, lake, sql), format, limit)
 
@@ -402,7 +459,7 @@ def health(
     """
     import polars as pl
 
-    from tasks.lake.health import health as judge
+    from newslake.tasks.lake.health import health as judge
 
     wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
     unknown = wanted - {s.value for s in Failing}
@@ -423,7 +480,7 @@ def health(
     )
     _print_frame(frame, format, limit, text=90)
     if plot is not None:
-        from tasks.lake.health_plot import draw
+        from newslake.tasks.lake.health_plot import draw
 
         draw(verdicts[:limit], rows, plot)
         console.print(f"plot written to {plot}", highlight=False)

@@ -14,15 +14,15 @@ from itertools import chain
 from prefect import flow
 from rich.progress import Progress, TaskID
 
-from flows.pipeline import commit_run, process_files, process_items
-from flows.report import RunSummary
-from flows.runners import configured_runner
-from flows.scaffold import open_run
-from tasks.pages.batch import BatchResult
-from tasks.pages.load import resolve_inputs
-from tasks.settings import Settings
-from tasks.web.pages import web_pages
-from tasks.web.sources import is_web_input, url_list_rejects, web_outlets
+from newslake.flows.pipeline import commit_run, process_files, process_items
+from newslake.flows.report import RunSummary
+from newslake.flows.runners import configured_runner
+from newslake.flows.scaffold import open_run
+from newslake.tasks.pages.batch import BatchResult
+from newslake.tasks.pages.load import resolve_inputs
+from newslake.tasks.settings import Settings
+from newslake.tasks.web.pages import web_pages
+from newslake.tasks.web.sources import is_web_input, url_list_rejects, web_outlets
 
 __all__ = ["RunSummary", "ingest"]
 

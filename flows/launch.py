@@ -24,10 +24,10 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from flows.stopping import abandon
-from flows.summary import finish
-from tasks.errors import NewslakeError, StorageError
-from tasks.settings import Settings
+from newslake.flows.stopping import abandon
+from newslake.flows.summary import finish
+from newslake.tasks.errors import NewslakeError, StorageError
+from newslake.tasks.settings import Settings
 
 __all__ = ["run_flow"]
 
@@ -60,7 +60,7 @@ def _quiet_lost_events() -> None:
 def _report_if_orphaned(done: threading.Event, before: object) -> None:
     """In a thread: once this run has published a summary saying Prefect could not be told,
     give Prefect's engine `_ORPHANED_WAIT_S` to finish; then print the summary and exit."""
-    from flows.report import last_published
+    from newslake.flows.report import last_published
 
     while not done.wait(0.2):
         summary = last_published()
@@ -82,8 +82,8 @@ def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
     on stderr) or a part of it failed."""
     import httpx
 
-    from flows.prefect_api import PrefectUnreachableError, prefect_api
-    from flows.report import last_published
+    from newslake.flows.prefect_api import PrefectUnreachableError, prefect_api
+    from newslake.flows.report import last_published
 
     code = 0
     api = None
@@ -93,7 +93,7 @@ def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
             module, name = entry.split(":")
             flow = getattr(importlib.import_module(module), name)
             _quiet_lost_events()
-            from flows.runners import task_runner
+            from newslake.flows.runners import task_runner
 
             configured = flow.with_options(task_runner=task_runner(settings.run))
             with api.ready(), _no_heartbeat(api.temporary):

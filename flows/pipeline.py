@@ -14,27 +14,27 @@ from itertools import chain, islice
 
 from prefect.futures import PrefectFuture, as_completed
 
-from flows.report import RunSummary
-from tasks.crashpoints import crash_point
-from tasks.lake.captures import choose_captures
-from tasks.lake.commit import (
+from newslake.flows.report import RunSummary
+from newslake.tasks.crashpoints import crash_point
+from newslake.tasks.lake.captures import choose_captures
+from newslake.tasks.lake.commit import (
     CommitStats,
     Staging,
     commit_children,
     commit_table,
     drop_staging,
 )
-from tasks.lake.index import LakeIndex, save_index
-from tasks.lake.store import Lake
-from tasks.lake.stories import assign_stories
-from tasks.lake.tables import CHILDREN
-from tasks.pages.batch import BatchResult, batches, process_batch
-from tasks.pages.day import DayInputs, day_run_id, process_day
-from tasks.pages.load import iter_pages
-from tasks.pages.shard import SHARD_BATCHES, process_shard, shards
-from tasks.records import RawPage, Reject
-from tasks.settings import Settings
-from tasks.web.raw import raw_files, raw_index
+from newslake.tasks.lake.index import LakeIndex, save_index
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.stories import assign_stories
+from newslake.tasks.lake.tables import CHILDREN
+from newslake.tasks.pages.batch import BatchResult, batches, process_batch
+from newslake.tasks.pages.day import DayInputs, day_run_id, process_day
+from newslake.tasks.pages.load import iter_pages
+from newslake.tasks.pages.shard import SHARD_BATCHES, process_shard, shards
+from newslake.tasks.records import RawPage, Reject
+from newslake.tasks.settings import Settings
+from newslake.tasks.web.raw import raw_files, raw_index
 
 __all__ = [
     "commit_run",

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from tasks.errors import ConfigError
+from newslake.tasks.errors import ConfigError
 
 __all__ = ["LOCAL_API", "PrefectApi", "PrefectUnreachableError", "local_server", "prefect_api"]
 

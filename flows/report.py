@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tasks.lake.commit import CommitStats
-from tasks.lake.runlog import record_run
-from tasks.lake.store import Lake
-from tasks.pages.batch import BatchResult
-from tasks.web.pages import WebStats
+from newslake.tasks.lake.commit import CommitStats
+from newslake.tasks.lake.runlog import record_run
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.pages.batch import BatchResult
+from newslake.tasks.web.pages import WebStats
 
 __all__ = ["RunSummary", "last_published", "publish"]
 

@@ -14,15 +14,15 @@ from datetime import date
 import polars as pl
 from prefect import flow, get_run_logger
 
-from flows.pipeline import run_days
-from flows.report import RunSummary
-from flows.runners import configured_runner
-from flows.scaffold import check_range, open_run
-from tasks.lake.store import Lake
-from tasks.lake.tables import PARTITION
-from tasks.pages.day import DayInputs
-from tasks.settings import Settings
-from tasks.web.raw import fetch_state
+from newslake.flows.pipeline import run_days
+from newslake.flows.report import RunSummary
+from newslake.flows.runners import configured_runner
+from newslake.flows.scaffold import check_range, open_run
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.tables import PARTITION
+from newslake.tasks.pages.day import DayInputs
+from newslake.tasks.settings import Settings
+from newslake.tasks.web.raw import fetch_state
 
 __all__ = ["reprocess"]
 

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, Self, cast
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from tasks.settings import RunOptions, load_settings
+from newslake.tasks.settings import RunOptions, load_settings
 
 __all__ = ["configured_runner", "task_runner"]
 

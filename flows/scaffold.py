@@ -20,14 +20,14 @@ from typing import Any
 
 import duckdb
 
-from flows.report import RunSummary, publish
-from flows.serve import leave_ctrl_c_to_serve
-from tasks.errors import ConfigError, NewslakeError
-from tasks.lake.commit import CommitStats, lake_lock
-from tasks.lake.health import outlet_changes
-from tasks.lake.store import Lake
-from tasks.pages.batch import BatchResult
-from tasks.settings import Settings, load_settings
+from newslake.flows.report import RunSummary, publish
+from newslake.flows.serve import leave_ctrl_c_to_serve
+from newslake.tasks.errors import ConfigError, NewslakeError
+from newslake.tasks.lake.commit import CommitStats, lake_lock
+from newslake.tasks.lake.health import outlet_changes
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.pages.batch import BatchResult
+from newslake.tasks.settings import Settings, load_settings
 
 __all__ = ["Run", "check_range", "open_run"]
 

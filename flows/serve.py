@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flows.stopping import descendants, stop_now
-from tasks.errors import ConfigError
-from tasks.settings import CONFIG_DIR
+from newslake.flows.stopping import descendants, stop_now
+from newslake.tasks.configfiles import config_file
+from newslake.tasks.errors import ConfigError
 
 __all__ = [
     "Schedule",
@@ -105,7 +105,7 @@ def _schedule(entry: dict[str, Any], where: str) -> Schedule:
 
 def load_schedules(path: Path | None = None) -> list[Schedule]:
     """The [[schedule]] entries of config/schedules.toml, validated."""
-    path = path or Path(os.environ.get("NEWSLAKE_CONFIG", CONFIG_DIR)) / "schedules.toml"
+    path = path or config_file("schedules.toml")
     if not path.exists():
         return []
     try:
@@ -126,9 +126,9 @@ def build_deployments(schedules: list[Schedule]) -> list[Any]:
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
-    from flows.backfill import backfill
-    from flows.ingest import ingest
-    from flows.reprocess import reprocess
+    from newslake.flows.backfill import backfill
+    from newslake.flows.ingest import ingest
+    from newslake.flows.reprocess import reprocess
 
     no_overlap = ConcurrencyLimitConfig(
         limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from flows.report import RunSummary
+    from newslake.flows.report import RunSummary
 
 __all__ = ["finish", "print_summary"]
 
@@ -24,7 +24,7 @@ err = Console(stderr=True)
 def print_summary(summary: RunSummary) -> None:
     """The run's summary table on stdout; a warning on stderr if its page accounting does not
     add up (every page read is a capture, a reject or a page rejected twice)."""
-    from tasks.lake.commit import CommitStats
+    from newslake.tasks.lake.commit import CommitStats
 
     articles = summary.tables.get("articles", CommitStats())
     table = Table(title=f"run {summary.run_id}", show_header=False, box=None)
@@ -75,7 +75,7 @@ def print_summary(summary: RunSummary) -> None:
 
 def finish(summary: object) -> None:
     """Print a run's summary; exit 1 when a part of it (a backfill day) failed."""
-    from flows.report import RunSummary
+    from newslake.flows.report import RunSummary
 
     assert isinstance(summary, RunSummary)
     print_summary(summary)

@@ -14,7 +14,7 @@ import signal
 from collections import Counter
 from typing import Literal, get_args
 
-from tasks.errors import ConfigError
+from newslake.tasks.errors import ConfigError
 
 __all__ = ["CRASH_POINTS", "CrashPoint", "crash_point"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tasks.errors import PageError, Stage
+from newslake.tasks.errors import PageError, Stage
 
 __all__ = ["PreExtracted", "RawPage", "Reject", "valid_text"]
 

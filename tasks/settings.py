@@ -1,19 +1,21 @@
 """Settings: config/*.toml, then NEWSLAKE_* environment variables, then CLI flags.
 
-The TOML files in `config/` are the defaults users edit; environment variables let a scheduler
-or a container change one value without a file; flags win for a single run.
+The TOML files in `config/` are the defaults, shipped with the package; a user's own folders
+override them setting by setting (`tasks/configfiles.py` says which folders, in which order);
+environment variables let a scheduler or a container change one value without a file; flags
+win for a single run.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tasks.errors import ConfigError
+from newslake.tasks.configfiles import config_dirs, merged_toml
+from newslake.tasks.errors import ConfigError
 
 __all__ = [
     "EntityOptions",
@@ -25,9 +27,9 @@ __all__ = [
     "StoryOptions",
     "Settings",
     "load_settings",
+    "setting_origins",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 T = TypeVar("T")
 # Task runners a run can use: local worker processes, or a Dask cluster (flows/runners.py).
@@ -153,17 +155,6 @@ class Settings:
     health: HealthOptions = HealthOptions()
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: {exc}"
-        raise ConfigError(msg) from exc
-
-
 def _coerce(value: Any, like: Any, name: str) -> Any:
     """Convert a TOML or environment value to the type of the field's default."""
     try:
@@ -184,7 +175,11 @@ def _coerce(value: Any, like: Any, name: str) -> Any:
         raise ConfigError(msg) from exc
 
 
-def _section[T](cls: type[T], section: str, table: dict[str, Any]) -> T:
+def _section[T](
+    cls: type[T], section: str, table: dict[str, Any], origins: dict[str, str] | None = None
+) -> T:
+    """The section's dataclass from its TOML table and NEWSLAKE_<SECTION>_<NAME> variables;
+    `origins` (dotted key -> file) is updated to name the variables that won."""
     default = cls()
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = set(table) - known
@@ -196,6 +191,8 @@ def _section[T](cls: type[T], section: str, table: dict[str, Any]) -> T:
         key = f"NEWSLAKE_{section.upper()}_{name.upper()}"
         if key in os.environ:
             raw: Any = os.environ[key]
+            if origins is not None:
+                origins[f"{section}.{name}"] = f"environment {key}"
         elif name in table:
             raw = table[name]
         else:
@@ -204,12 +201,12 @@ def _section[T](cls: type[T], section: str, table: dict[str, Any]) -> T:
     return replace(default, **values)  # type: ignore[type-var]
 
 
-def _entity_options(table: dict[str, Any]) -> EntityOptions:
+def _entity_options(table: dict[str, Any], origins: dict[str, str]) -> EntityOptions:
     models = table.get("models", {})
     if not isinstance(models, dict) or not all(isinstance(v, str) for v in models.values()):
         msg = "entities.toml: [models] maps language codes to spaCy pipeline names"
         raise ConfigError(msg)
-    ner = _section(EntityOptions, "ner", {k: v for k, v in table.get("ner", {}).items()})
+    ner = _section(EntityOptions, "ner", dict(table.get("ner", {})), origins)
     return replace(ner, models=tuple(sorted(models.items())) or ner.models)
 
 
@@ -226,31 +223,64 @@ def _check_dates(options: ExtractOptions) -> None:
 
 
 def load_settings(config_dir: Path | None = None) -> Settings:
-    """Read config/newslake.toml and config/extract.toml, then apply NEWSLAKE_* variables.
+    """The settings in force: the config files (`tasks/configfiles.py`: the shipped defaults,
+    then a user's own folders) overlaid setting by setting, then NEWSLAKE_* variables.
 
-    `NEWSLAKE_CONFIG` names another config directory, for users who keep theirs outside the repo.
+    `config_dir` is one more folder above all the others (the tests' and callers' own).
     """
-    root = config_dir or Path(os.environ.get("NEWSLAKE_CONFIG", CONFIG_DIR))
-    if not root.is_dir():
-        named = "" if config_dir else " (NEWSLAKE_CONFIG)"
-        msg = f"config directory {root}{named} does not exist"
-        raise ConfigError(msg)
-    main = _read_toml(root / "newslake.toml")
-    lake_table = main.get("lake", {})
-    lake = os.environ.get("NEWSLAKE_LAKE_ROOT", lake_table.get("root", Settings().lake))
-    run = _section(RunOptions, "run", main.get("run", {}))
+    return _load(config_dir)[0]
+
+
+def setting_origins(config_dir: Path | None = None) -> list[tuple[str, Any, str]]:
+    """Every setting with its value and where the value came from (a file, a variable, or
+    newslake's built-in default): what `newslake config` prints."""
+    settings, origins = _load(config_dir)
+    rows = [("lake.root", settings.lake, origins.get("lake.root", _BUILT_IN))]
+    sections = {
+        "run": settings.run, "limits": settings.limits, "extract": settings.extract,
+        "fetch": settings.fetch, "ner": settings.entities, "stories": settings.stories,
+        "health": settings.health,
+    }  # fmt: skip
+    for section, options in sections.items():
+        for f in fields(options):  # type: ignore[arg-type]
+            key = f"{section}.{f.name}"
+            rows.append((key, getattr(options, f.name), origins.get(key, _BUILT_IN)))
+    return rows
+
+
+_BUILT_IN = "built-in default"
+
+
+def _load(config_dir: Path | None) -> tuple[Settings, dict[str, str]]:
+    dirs = config_dirs()
+    if config_dir is not None:
+        if not config_dir.is_dir():
+            msg = f"config directory {config_dir} does not exist"
+            raise ConfigError(msg)
+        dirs.append((config_dir, "argument"))
+    main, origins = merged_toml("newslake.toml", dirs)
+    extract_table, extract_origins = merged_toml("extract.toml", dirs)
+    entities_table, entity_origins = merged_toml("entities.toml", dirs)
+    origins |= {f"extract.{k}": v for k, v in extract_origins.items()}
+    origins |= {k: v for k, v in entity_origins.items() if k.startswith("ner.")}
+    lake = main.get("lake", {}).get("root", Settings().lake)
+    if "NEWSLAKE_LAKE_ROOT" in os.environ:
+        lake = os.environ["NEWSLAKE_LAKE_ROOT"]
+        origins["lake.root"] = "environment NEWSLAKE_LAKE_ROOT"
+    run = _section(RunOptions, "run", main.get("run", {}), origins)
     if run.runner not in RUNNERS:
         msg = f"run.runner = {run.runner!r}: choose one of {', '.join(RUNNERS)}"
         raise ConfigError(msg)
-    extract = _section(ExtractOptions, "extract", _read_toml(root / "extract.toml"))
+    extract = _section(ExtractOptions, "extract", extract_table, origins)
     _check_dates(extract)
-    return Settings(
+    settings = Settings(
         lake=str(lake),
         run=run,
-        limits=_section(Limits, "limits", main.get("limits", {})),
+        limits=_section(Limits, "limits", main.get("limits", {}), origins),
         extract=extract,
-        fetch=_section(FetchOptions, "fetch", main.get("fetch", {})),
-        entities=_entity_options(_read_toml(root / "entities.toml")),
-        stories=_section(StoryOptions, "stories", main.get("stories", {})),
-        health=_section(HealthOptions, "health", main.get("health", {})),
+        fetch=_section(FetchOptions, "fetch", main.get("fetch", {}), origins),
+        entities=_entity_options(entities_table, origins),
+        stories=_section(StoryOptions, "stories", main.get("stories", {}), origins),
+        health=_section(HealthOptions, "health", main.get("health", {}), origins),
     )
+    return settings, origins

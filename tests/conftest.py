@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tasks.records import Article
-from tasks.settings import FetchOptions
+from newslake.tasks.records import Article
+from newslake.tasks.settings import FetchOptions
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -72,7 +72,7 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None)
     read it; none may write to it."""
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    from flows.ingest import ingest
+    from newslake.flows.ingest import ingest
 
     lake = tmp_path_factory.mktemp("samples") / "lake"
     flow = ingest.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
@@ -109,7 +109,7 @@ LAKE_QUERIES = {
 
 def lake_tables(lake: Path | str) -> dict[str, list[tuple[object, ...]]]:
     """The rows of LAKE_QUERIES over a lake (a path or URL), read with DuckDB."""
-    from tasks.lake.query import run_query
+    from newslake.tasks.lake.query import run_query
 
     return {table: run_query(lake, sql).rows() for table, sql in LAKE_QUERIES.items()}
 
@@ -182,9 +182,9 @@ def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Lake]:
 
 def seed_article() -> Any:
     """The reference article extracted with the default settings (skips without the corpus)."""
-    from tasks.records import RawPage
-    from tasks.settings import load_settings
-    from tasks.text.extract import article_from_html
+    from newslake.tasks.records import RawPage
+    from newslake.tasks.settings import load_settings
+    from newslake.tasks.text.extract import article_from_html
 
     html = corpus("seed", "kharkiv-offensive.html").read_text()
     page = RawPage(source="seed", url=None)
@@ -340,7 +340,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 def lake_sources(lake: Path | str) -> tuple[list[str], list[str]]:
     """The `source` of every capture and of every reject in a lake, read with DuckDB: what the
     lake says became of each page it was given."""
-    from tasks.lake.query import run_query
+    from newslake.tasks.lake.query import run_query
 
     captures = [r[0] for r in run_query(lake, "select source from captures").rows()]
     rejects = [r[0] for r in run_query(lake, "select source from rejects").rows()]

@@ -11,13 +11,13 @@ import pytest
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from pytest_httpserver import HTTPServer
 
-from flows.backfill import backfill, day_in_name
-from flows.reprocess import reprocess
-from tasks.lake.query import run_query
-from tasks.lake.runlog import recent_runs
-from tasks.pages.batch import process_batch
-from tasks.pages.day import process_day
-from tasks.settings import Settings, load_settings
+from newslake.flows.backfill import backfill, day_in_name
+from newslake.flows.reprocess import reprocess
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.runlog import recent_runs
+from newslake.tasks.pages.batch import process_batch
+from newslake.tasks.pages.day import process_day
+from newslake.tasks.settings import Settings, load_settings
 from tests.conftest import DAYS, news_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -134,9 +134,9 @@ def test_a_failed_day_is_retried_alone(
     httpserver: HTTPServer, lake: Path, monkeypatch: pytest.MonkeyPatch, always: bool
 ) -> None:
     flaky = _FlakyBatches(DAYS[1], always=always)
-    monkeypatch.setattr("tasks.pages.batch.process_batch", flaky)
+    monkeypatch.setattr("newslake.tasks.pages.batch.process_batch", flaky)
     monkeypatch.setattr(
-        "flows.pipeline.process_day", process_day.with_options(retry_delay_seconds=0)
+        "newslake.flows.pipeline.process_day", process_day.with_options(retry_delay_seconds=0)
     )
     sitemap = news_site(httpserver).sitemap
     flow = backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=3))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.ingest import ingest
-from tasks.lake.query import run_query
+from newslake.flows.ingest import ingest
+from newslake.tasks.lake.query import run_query
 from tests.conftest import assert_accounted, readme_sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

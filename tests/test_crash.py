@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.commit import lake_lock
-from tasks.lake.index import index_mismatch
-from tasks.lake.store import Lake
+from newslake.tasks.lake.commit import lake_lock
+from newslake.tasks.lake.index import index_mismatch
+from newslake.tasks.lake.store import Lake
 from tests.conftest import ROOT, SAMPLES, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -37,7 +37,7 @@ def _env(**extra: str) -> dict[str, str]:
 def _ingest(lake: Path, **extra: str) -> subprocess.Popen[str]:
     """Start `newslake ingest data/samples` in its own process group."""
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "ingest", str(SAMPLES), "--lake", str(lake)]
+        [sys.executable, "-m", "newslake.flows.cli", "ingest", str(SAMPLES), "--lake", str(lake)]
         + ["--workers", "2", "--no-progress"],
         cwd=ROOT,
         env=_env(**extra),

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.lake.daterange import around, shift
-from tasks.settings import ExtractOptions
-from tasks.text.dates import first_plausible, is_impossible, parse_timestamp
+from newslake.tasks.lake.daterange import around, shift
+from newslake.tasks.settings import ExtractOptions
+from newslake.tasks.text.dates import first_plausible, is_impossible, parse_timestamp
 
 OPTIONS = ExtractOptions()
 CAPTURED = datetime(2024, 5, 6, 12, tzinfo=UTC)

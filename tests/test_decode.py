@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from tasks.errors import DecodeError
-from tasks.text.decode import decode_html, looks_binary
+from newslake.tasks.errors import DecodeError
+from newslake.tasks.text.decode import decode_html, looks_binary
 
 FRENCH = "<html><body><p>Déjà vu à l'été, garçon: «très» cher — naïve façade.</p></body></html>"
 RUSSIAN = "<p>Привет, мир! Съешь же ещё этих мягких французских булок.</p>"

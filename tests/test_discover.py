@@ -9,9 +9,9 @@ from datetime import date
 
 from pytest_httpserver import HTTPServer
 
-from tasks.web.discover import Discovery, discover
-from tasks.web.fetch import Fetcher
-from tasks.web.sources import Outlet
+from newslake.tasks.web.discover import Discovery, discover
+from newslake.tasks.web.fetch import Fetcher
+from newslake.tasks.web.sources import Outlet
 from tests.conftest import FETCH_OPTIONS
 
 NEWS_SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.query import run_query
-from tasks.settings import load_settings
-from tasks.text.entities import (
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.entities import (
     Mention,
     entities_of,
     find_entities,
@@ -19,7 +19,7 @@ from tasks.text.entities import (
     resolve,
     vote_across,
 )
-from tasks.text.names import clean_name, country_name
+from newslake.tasks.text.names import clean_name, country_name
 from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()

@@ -8,10 +8,10 @@ import json
 import pytest
 import trafilatura
 
-from tasks.errors import ExtractError
-from tasks.records import PreExtracted, RawPage
-from tasks.settings import ExtractOptions
-from tasks.text.extract import article_from_html, article_from_text
+from newslake.tasks.errors import ExtractError
+from newslake.tasks.records import PreExtracted, RawPage
+from newslake.tasks.settings import ExtractOptions
+from newslake.tasks.text.extract import article_from_html, article_from_text
 from tests.conftest import SAMPLES, corpus
 
 OPTIONS = ExtractOptions()

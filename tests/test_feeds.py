@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tasks.web.feeds import (
+from newslake.tasks.web.feeds import (
     Candidate,
     dedupe,
     in_window,

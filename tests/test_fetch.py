@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tasks.settings import FetchOptions
-from tasks.web.fetch import Fetcher, FetchResult, fetch_all
+from newslake.tasks.settings import FetchOptions
+from newslake.tasks.web.fetch import Fetcher, FetchResult, fetch_all
 from tests.conftest import FETCH_OPTIONS, SAMPLES
 
 PAGE = gzip.decompress((SAMPLES / "html" / "salon.com.emissions.html.gz").read_bytes())

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from flows.ingest import ingest
-from tasks.lake.query import run_query
-from tasks.settings import load_settings
-from tasks.web.fetch import fetch_all
+from newslake.flows.ingest import ingest
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.settings import load_settings
+from newslake.tasks.web.fetch import fetch_all
 from tests.conftest import FETCH_OPTIONS, assert_accounted
 from tests.faultserver import HANDLERS, PAGE, FaultServer
 

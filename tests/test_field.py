@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.lake.query import run_query
+from newslake.tasks.lake.query import run_query
 from tests.conftest import Cli, assert_accounted, corpus, warc_pages
 
 PAGE_SETS = ("extraction/html", "pages/html", "news_metadata/html")
@@ -126,7 +126,7 @@ def test_pages_at_their_limits_never_fail_a_run(
     """Dates at the limits of their type, sizes from empty to huge, odd characters and wrong
     charsets: the real flow completes, every page is accounted for, and every date kept is
     plausible."""
-    from flows.ingest import ingest
+    from newslake.flows.ingest import ingest
 
     folder = tmp_path_factory.mktemp("edge")
     sources = _write_pages(folder, pages)

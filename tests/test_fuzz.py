@@ -22,11 +22,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from flows.ingest import ingest
-from tasks.pages.batch import process_page
-from tasks.pages.load import iter_pages
-from tasks.records import Article, RawPage, Reject
-from tasks.settings import load_settings
+from newslake.flows.ingest import ingest
+from newslake.tasks.pages.batch import process_page
+from newslake.tasks.pages.load import iter_pages
+from newslake.tasks.records import Article, RawPage, Reject
+from newslake.tasks.settings import load_settings
 from tests.conftest import SAMPLES, lake_sources
 
 SETTINGS = replace(

@@ -15,11 +15,11 @@ import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 from pytest_httpserver import HTTPServer
 
-from flows.ingest import ingest
-from tasks.lake.health import health
-from tasks.lake.query import run_query
-from tasks.settings import load_settings
-from tasks.text.walls import wall_reason
+from newslake.flows.ingest import ingest
+from newslake.tasks.lake.health import health
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.walls import wall_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 

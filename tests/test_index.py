@@ -11,11 +11,11 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.ingest import ingest
-from tasks.lake.index import index_mismatch, read_index
-from tasks.lake.query import run_query
-from tasks.lake.store import Lake
+from newslake.flows.cli import app
+from newslake.flows.ingest import ingest
+from newslake.tasks.lake.index import index_mismatch, read_index
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.store import Lake
 from tests.conftest import lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from flows.ingest import RunSummary, ingest
-from tasks.lake.query import run_query
-from tasks.settings import load_settings
+from newslake.flows.ingest import RunSummary, ingest
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.settings import load_settings
 from tests.conftest import SAMPLES, assert_accounted, input_pages, lake_sources
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

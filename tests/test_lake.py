@@ -11,9 +11,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from tasks.lake.commit import LakeBusyError, commit_table, drop_staging, lake_lock, stage_frame
-from tasks.lake.tables import ARTICLES, articles_frame, rejects_frame
-from tasks.records import Article, Reject
+from newslake.tasks.lake.commit import (
+    LakeBusyError,
+    commit_table,
+    drop_staging,
+    lake_lock,
+    stage_frame,
+)
+from newslake.tasks.lake.tables import ARTICLES, articles_frame, rejects_frame
+from newslake.tasks.records import Article, Reject
 from tests.conftest import ARTICLE
 
 

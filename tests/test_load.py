@@ -11,10 +11,10 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from tasks.errors import InputNotFoundError, NewslakeError
-from tasks.pages.load import iter_pages, resolve_inputs
-from tasks.records import RawPage, Reject
-from tasks.settings import Limits
+from newslake.tasks.errors import InputNotFoundError, NewslakeError
+from newslake.tasks.pages.load import iter_pages, resolve_inputs
+from newslake.tasks.records import RawPage, Reject
+from newslake.tasks.settings import Limits
 from tests.conftest import SAMPLES, corpus
 
 LIMITS = Limits(max_page_bytes=100_000, max_record_bytes=200_000)

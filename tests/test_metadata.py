@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml.html import fromstring
 
-from tasks.text.metadata import (
+from newslake.tasks.text.metadata import (
     clean_authors,
     clean_title,
     pick_title,

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasks.lake.query import run_query
-from tasks.lake.store import Lake
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.store import Lake
 from tests.conftest import Cli, assert_accounted, story_page
 
 PAGES = 150

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.query import run_query
+from newslake.tasks.lake.query import run_query
 from tests.conftest import SAMPLES, Cli, corpus, marked_processes
 
 pytestmark = pytest.mark.slow

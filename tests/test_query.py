@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.commit import commit_table, stage_frame
-from tasks.lake.query import QueryError, run_query
-from tasks.lake.store import LakeNotFoundError
-from tasks.lake.tables import articles_frame
+from newslake.tasks.lake.commit import commit_table, stage_frame
+from newslake.tasks.lake.query import QueryError, run_query
+from newslake.tasks.lake.store import LakeNotFoundError
+from newslake.tasks.lake.tables import articles_frame
 from tests.conftest import ARTICLE
 
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tasks.settings import load_settings
-from tasks.text.entities import Entity, Mention, find_entities, load_pipeline
-from tasks.text.quotes import find_quotes, quote_rows
-from tasks.text.ranker import FEATURES, WEIGHTS, load_weights
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.entities import Entity, Mention, find_entities, load_pipeline
+from newslake.tasks.text.quotes import find_quotes, quote_rows
+from newslake.tasks.text.ranker import FEATURES, WEIGHTS, load_weights
 from tests.conftest import corpus, seed_article
 
 SETTINGS = load_settings()

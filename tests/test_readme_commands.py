@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tasks.lake.query import run_query
+from newslake.tasks.lake.query import run_query
 from tests.conftest import DAYS, SAMPLES, Cli, S3Lake, news_site
 
 pytestmark = pytest.mark.slow

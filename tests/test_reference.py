@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tasks.lake.query import run_query
+from newslake.tasks.lake.query import run_query
 from tests.conftest import SAMPLES
 
 REFERENCE = Path(__file__).parent / "reference" / "samples.json"

@@ -9,13 +9,13 @@ import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
-from flows.ingest import ingest
-from tasks.lake.commit import LakeBusyError
-from tasks.lake.query import run_query
-from tasks.lake.runlog import recent_runs
-from tasks.lake.store import Lake
-from tasks.lake.tables import SCHEMAS
-from tasks.settings import load_settings
+from newslake.flows.ingest import ingest
+from newslake.tasks.lake.commit import LakeBusyError
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.runlog import recent_runs
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.tables import SCHEMAS
+from newslake.tasks.settings import load_settings
 from tests.conftest import SAMPLES, S3Lake, assert_accounted, input_pages, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

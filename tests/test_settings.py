@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import ingest
-from tasks.errors import ConfigError
-from tasks.settings import load_settings
-from tasks.web.sources import load_sources
+from newslake.flows.ingest import ingest
+from newslake.tasks.errors import ConfigError
+from newslake.tasks.settings import load_settings
+from newslake.tasks.web.sources import load_sources
 from tests.conftest import ROOT, Cli
 
 

@@ -18,9 +18,9 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.ingest import ingest
-from tasks.lake.store import Lake
+from newslake.flows.cli import app
+from newslake.flows.ingest import ingest
+from newslake.tasks.lake.store import Lake
 from tests.conftest import SAMPLES, S3Lake, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

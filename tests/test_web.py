@@ -17,9 +17,9 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.ingest import RunSummary, ingest
-from tasks.lake.query import run_query
-from tasks.settings import load_settings
+from newslake.flows.ingest import RunSummary, ingest
+from newslake.tasks.lake.query import run_query
+from newslake.tasks.settings import load_settings
 from tests.conftest import SAMPLES, assert_accounted
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -111,7 +111,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(
     command = [
         sys.executable,
         "-m",
-        "flows.cli",
+        "newslake.flows.cli",
         "ingest",
         str(listing),
         "--lake",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.records import RawPage
-from tasks.settings import load_settings
-from tasks.text.extract import article_from_html
-from tasks.text.wire import wire_of
+from newslake.tasks.records import RawPage
+from newslake.tasks.settings import load_settings
+from newslake.tasks.text.extract import article_from_html
+from newslake.tasks.text.wire import wire_of
 
 BODY = "The council met on Monday and voted to rebuild the pier before the winter storms."
 

@@ -16,10 +16,10 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from tasks.lake.commit import Staging, partition_file, read_staged, read_staged_batches
-from tasks.lake.index import LakeIndex
-from tasks.lake.store import Lake
-from tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
+from newslake.tasks.lake.commit import Staging, partition_file, read_staged, read_staged_batches
+from newslake.tasks.lake.index import LakeIndex
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
 
 __all__ = ["TRUNCATED_SHARE", "choose_captures"]
 

@@ -24,8 +24,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
-from tasks.crashpoints import crash_point
-from tasks.lake.index import (
+from newslake.tasks.crashpoints import crash_point
+from newslake.tasks.lake.index import (
     KINDS,
     LakeIndex,
     fold_staging,
@@ -33,8 +33,8 @@ from tasks.lake.index import (
     index_rows,
     rebuild_index,
 )
-from tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
-from tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
+from newslake.tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
+from newslake.tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
 
 __all__ = [
     "CommitStats",

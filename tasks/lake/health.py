@@ -31,11 +31,11 @@ from typing import Any, Literal
 
 import polars as pl
 
-from tasks.lake.daterange import shift
-from tasks.lake.publishers import NO_OUTLET
-from tasks.lake.query import connect
-from tasks.lake.store import Lake, LakeLike
-from tasks.settings import HealthOptions
+from newslake.tasks.lake.daterange import shift
+from newslake.tasks.lake.publishers import NO_OUTLET
+from newslake.tasks.lake.query import connect
+from newslake.tasks.lake.store import Lake, LakeLike
+from newslake.tasks.settings import HealthOptions
 
 __all__ = [
     "STATUSES", "Verdict", "health", "judge_outlet", "latest_day", "outlet_changes",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.lake.health import Verdict
+from newslake.tasks.lake.health import Verdict
 
 __all__ = ["MAX_OUTLETS", "draw"]
 

@@ -31,9 +31,9 @@ import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.ids import digest
-from tasks.lake.store import Lake
-from tasks.lake.tables import PARTITION, TableName
+from newslake.tasks.ids import digest
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.tables import PARTITION, TableName
 
 __all__ = [
     "INDEX",

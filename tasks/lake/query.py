@@ -14,10 +14,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from tasks.errors import NewslakeError
-from tasks.lake.publishers import create_publishers_view
-from tasks.lake.store import Lake, LakeLike
-from tasks.lake.tables import PARTITION, RUNS, SCHEMAS
+from newslake.tasks.errors import NewslakeError
+from newslake.tasks.lake.publishers import create_publishers_view
+from newslake.tasks.lake.store import Lake, LakeLike
+from newslake.tasks.lake.tables import PARTITION, RUNS, SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
 

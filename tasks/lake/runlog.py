@@ -12,9 +12,9 @@ from typing import Any
 
 import polars as pl
 
-from tasks.lake.commit import write_part
-from tasks.lake.store import Lake, LakeLike
-from tasks.lake.tables import RUNS, conform
+from newslake.tasks.lake.commit import write_part
+from newslake.tasks.lake.store import Lake, LakeLike
+from newslake.tasks.lake.tables import RUNS, conform
 
 __all__ = ["record_run", "recent_runs"]
 

@@ -30,9 +30,9 @@ import fsspec
 import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
-from tasks.crashpoints import crash_point
-from tasks.errors import NewslakeError
-from tasks.lake.tables import PARTITION
+from newslake.tasks.crashpoints import crash_point
+from newslake.tasks.errors import NewslakeError
+from newslake.tasks.lake.tables import PARTITION
 
 # A table's data file: TABLE/date=YYYY-MM-DD/NAME.parquet.
 _PARTITION_FILE = re.compile(rf"/{PARTITION}=\d{{4}}-\d{{2}}-\d{{2}}/[^/]+\.parquet$")

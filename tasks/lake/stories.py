@@ -28,11 +28,11 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash
 
-from tasks.lake.commit import Staging, partition_file, read_staged
-from tasks.lake.daterange import around
-from tasks.lake.index import LakeIndex
-from tasks.lake.store import Lake
-from tasks.lake.tables import PARTITION, STORIES
+from newslake.tasks.lake.commit import Staging, partition_file, read_staged
+from newslake.tasks.lake.daterange import around
+from newslake.tasks.lake.index import LakeIndex
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.tables import PARTITION, STORIES
 
 __all__ = ["BANDS", "SHINGLE", "assign_stories", "signature_rows"]
 

@@ -14,8 +14,8 @@ from typing import Literal
 
 import polars as pl
 
-from tasks.ids import stable_id
-from tasks.records import Article, Reject, valid_text
+from newslake.tasks.ids import stable_id
+from newslake.tasks.records import Article, Reject, valid_text
 
 __all__ = [
     "ARTICLES",

@@ -16,12 +16,12 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.crashpoints import crash_point
-from tasks.errors import PageError
-from tasks.lake.commit import stage_frame
-from tasks.lake.store import Lake
-from tasks.lake.stories import signature_rows
-from tasks.lake.tables import (
+from newslake.tasks.crashpoints import crash_point
+from newslake.tasks.errors import PageError
+from newslake.tasks.lake.commit import stage_frame
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.stories import signature_rows
+from newslake.tasks.lake.tables import (
     PARTITION,
     articles_frame,
     captures_frame,
@@ -29,13 +29,13 @@ from tasks.lake.tables import (
     rejects_frame,
     versions_frame,
 )
-from tasks.records import Article, RawPage, Reject
-from tasks.settings import RunOptions, Settings
-from tasks.text.decode import decode_html
-from tasks.text.entities import Entity, entities_of, find_entities, load_pipeline
-from tasks.text.extract import article_from_html, article_from_text
-from tasks.text.quotes import quote_rows
-from tasks.web.urls import domain_of
+from newslake.tasks.records import Article, RawPage, Reject
+from newslake.tasks.settings import RunOptions, Settings
+from newslake.tasks.text.decode import decode_html
+from newslake.tasks.text.entities import Entity, entities_of, find_entities, load_pipeline
+from newslake.tasks.text.extract import article_from_html, article_from_text
+from newslake.tasks.text.quotes import quote_rows
+from newslake.tasks.web.urls import domain_of
 
 __all__ = ["BatchResult", "batches", "process_batch", "process_in_turn", "process_page"]
 

@@ -14,12 +14,12 @@ from itertools import chain
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.lake.commit import drop_staging
-from tasks.lake.store import Lake
-from tasks.pages.batch import BatchResult, process_in_turn
-from tasks.pages.load import iter_pages
-from tasks.settings import Settings
-from tasks.web.raw import raw_items
+from newslake.tasks.lake.commit import drop_staging
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.pages.batch import BatchResult, process_in_turn
+from newslake.tasks.pages.load import iter_pages
+from newslake.tasks.settings import Settings
+from newslake.tasks.web.raw import raw_items
 
 __all__ = ["DayInputs", "day_run_id", "process_day"]
 

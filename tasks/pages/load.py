@@ -22,10 +22,10 @@ import fsspec
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from tasks.errors import InputNotFoundError, LoadError, NewslakeError
-from tasks.records import PreExtracted, RawPage, Reject, valid_text
-from tasks.settings import Limits
-from tasks.text.dates import parse_timestamp
+from newslake.tasks.errors import InputNotFoundError, LoadError, NewslakeError
+from newslake.tasks.records import PreExtracted, RawPage, Reject, valid_text
+from newslake.tasks.settings import Limits
+from newslake.tasks.text.dates import parse_timestamp
 
 __all__ = ["InputKind", "input_kind", "is_url", "iter_pages", "resolve_inputs"]
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.pages.batch import BatchResult, process_in_turn
-from tasks.pages.load import input_kind, iter_pages
-from tasks.settings import Settings
+from newslake.tasks.pages.batch import BatchResult, process_in_turn
+from newslake.tasks.pages.load import input_kind, iter_pages
+from newslake.tasks.settings import Settings
 
 __all__ = ["SHARD_BATCHES", "process_shard", "shards"]
 

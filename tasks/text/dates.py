@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from tasks.settings import ExtractOptions
+from newslake.tasks.settings import ExtractOptions
 
 __all__ = [
     "first_plausible",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from charset_normalizer import from_bytes
 
-from tasks.errors import DecodeError
+from newslake.tasks.errors import DecodeError
 
 __all__ = ["decode_html", "looks_binary"]
 

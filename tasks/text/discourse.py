@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tasks.text.cues import SUBJECTS
-from tasks.text.entities import Entity
-from tasks.text.gender import Gender, genders, noun_gender
+from newslake.tasks.text.cues import SUBJECTS
+from newslake.tasks.text.entities import Entity
+from newslake.tasks.text.gender import Gender, genders, noun_gender
 
 __all__ = [
     "LOOKBACK", "MAX_CONTEXT", "PARSE_ONLY", "PRONOUN_WANTS", "Resolver", "Span", "Wanted",

@@ -24,8 +24,15 @@ from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from typing import Any, Literal
 
-from tasks.ids import digest
-from tasks.text.names import clean_name, country_name, display_name, initials, name_key, one_edit
+from newslake.tasks.ids import digest
+from newslake.tasks.text.names import (
+    clean_name,
+    country_name,
+    display_name,
+    initials,
+    name_key,
+    one_edit,
+)
 
 __all__ = [
     "Entity",

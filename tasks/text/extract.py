@@ -26,12 +26,17 @@ from lxml.html import HtmlElement, fromstring
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
-from tasks.errors import BlockedPageError, ExtractError
-from tasks.ids import digest
-from tasks.records import Article, PreExtracted, RawPage
-from tasks.settings import ExtractOptions
-from tasks.text.dates import first_plausible, is_impossible, parse_timestamp, plausible_time
-from tasks.text.metadata import (
+from newslake.tasks.errors import BlockedPageError, ExtractError
+from newslake.tasks.ids import digest
+from newslake.tasks.records import Article, PreExtracted, RawPage
+from newslake.tasks.settings import ExtractOptions
+from newslake.tasks.text.dates import (
+    first_plausible,
+    is_impossible,
+    parse_timestamp,
+    plausible_time,
+)
+from newslake.tasks.text.metadata import (
     PageMeta,
     bylines,
     clean_authors,
@@ -41,9 +46,9 @@ from tasks.text.metadata import (
     read_page_meta,
     seo_title,
 )
-from tasks.text.walls import wall_reason
-from tasks.text.wire import wire_of
-from tasks.web.urls import domain_of, is_http_url, normalise_url
+from newslake.tasks.text.walls import wall_reason
+from newslake.tasks.text.wire import wire_of
+from newslake.tasks.web.urls import domain_of, is_http_url, normalise_url
 
 __all__ = ["EXTRACTOR", "EXTRACTOR_VERSION", "article_from_html", "article_from_text"]
 

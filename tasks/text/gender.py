@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
-from tasks.text.entities import Entity
+from newslake.tasks.text.entities import Entity
 
 __all__ = ["Gender", "genders", "noun_gender", "pronoun_gender"]
 

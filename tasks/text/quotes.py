@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tasks.ids import digest
-from tasks.text.discourse import Resolver
-from tasks.text.entities import Entity
-from tasks.text.ranker import rerank
-from tasks.text.speakers import Attribution, attribute, sentence_bounds
+from newslake.tasks.ids import digest
+from newslake.tasks.text.discourse import Resolver
+from newslake.tasks.text.entities import Entity
+from newslake.tasks.text.ranker import rerank
+from newslake.tasks.text.speakers import Attribution, attribute, sentence_bounds
 
 __all__ = ["Quote", "find_quotes", "quote_rows", "unattributed"]
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tasks.text.cues import SPEECH_VERBS
-from tasks.text.discourse import LOOKBACK, PRONOUN_WANTS, Resolver, Span, sentence_bounds
-from tasks.text.entities import Entity
-from tasks.text.gender import pronoun_gender
-from tasks.text.speakers import (
+from newslake.tasks.text.cues import SPEECH_VERBS
+from newslake.tasks.text.discourse import LOOKBACK, PRONOUN_WANTS, Resolver, Span, sentence_bounds
+from newslake.tasks.text.entities import Entity
+from newslake.tasks.text.gender import pronoun_gender
+from newslake.tasks.text.speakers import (
     AS_WRITTEN,
     CONTINUED,
     NAMED_SUBJECT,

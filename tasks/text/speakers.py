@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.text.cues import NAME_TAGS, anchor, cue_of, phrase, quote_tokens, subject_of
-from tasks.text.discourse import (
+from newslake.tasks.text.cues import NAME_TAGS, anchor, cue_of, phrase, quote_tokens, subject_of
+from newslake.tasks.text.discourse import (
     LOOKBACK,
     MAX_CONTEXT,
     PARSE_ONLY,
@@ -45,9 +45,9 @@ from tasks.text.discourse import (
     earlier_subject,
     sentence_bounds,
 )
-from tasks.text.entities import Entity
-from tasks.text.gender import Gender, pronoun_gender
-from tasks.text.names import clean_name
+from newslake.tasks.text.entities import Entity
+from newslake.tasks.text.gender import Gender, pronoun_gender
+from newslake.tasks.text.names import clean_name
 
 __all__ = ["Attribution", "attribute", "sentence_bounds"]
 

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 
-from tasks.web.feeds import (
+from newslake.tasks.web.feeds import (
     Candidate,
     dedupe,
     in_window,
@@ -22,8 +22,8 @@ from tasks.web.feeds import (
     parse_robots_sitemaps,
     parse_sitemap,
 )
-from tasks.web.fetch import Fetcher
-from tasks.web.sources import Outlet
+from newslake.tasks.web.fetch import Fetcher
+from newslake.tasks.web.sources import Outlet
 
 __all__ = ["Discovery", "discover"]
 

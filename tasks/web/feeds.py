@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime
 import feedparser
 from lxml import etree
 
-from tasks.text.dates import parse_timestamp
-from tasks.web.urls import normalise_url
+from newslake.tasks.text.dates import parse_timestamp
+from newslake.tasks.web.urls import normalise_url
 
 __all__ = [
     "Candidate",

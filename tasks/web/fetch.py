@@ -24,9 +24,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
-from tasks.errors import FetchError, RobotsUnreachable
-from tasks.settings import FetchOptions
-from tasks.web.netguard import GuardedBackend, NetworkGuard
+from newslake.tasks.errors import FetchError, RobotsUnreachable
+from newslake.tasks.settings import FetchOptions
+from newslake.tasks.web.netguard import GuardedBackend, NetworkGuard
 
 __all__ = ["FetchResult", "Fetcher", "fetch_all"]
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpcore
 from httpcore._backends.base import SOCKET_OPTION
 
-from tasks.errors import ConfigError, FetchError
+from newslake.tasks.errors import ConfigError, FetchError
 
 __all__ = ["GuardedBackend", "NetworkGuard"]
 

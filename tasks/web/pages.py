@@ -18,15 +18,15 @@ from datetime import date
 import polars as pl
 from prefect import task
 
-from tasks.crashpoints import crash_point
-from tasks.lake.commit import known_sources
-from tasks.lake.store import Lake
-from tasks.records import RawPage, Reject
-from tasks.settings import FetchOptions, Settings
-from tasks.web.discover import Discovery, discover
-from tasks.web.fetch import Fetcher, FetchResult, fetch_all
-from tasks.web.raw import fetch_state, raw_items, stage_raw
-from tasks.web.sources import Outlet
+from newslake.tasks.crashpoints import crash_point
+from newslake.tasks.lake.commit import known_sources
+from newslake.tasks.lake.store import Lake
+from newslake.tasks.records import RawPage, Reject
+from newslake.tasks.settings import FetchOptions, Settings
+from newslake.tasks.web.discover import Discovery, discover
+from newslake.tasks.web.fetch import Fetcher, FetchResult, fetch_all
+from newslake.tasks.web.raw import fetch_state, raw_items, stage_raw
+from newslake.tasks.web.sources import Outlet
 
 __all__ = ["WebStats", "discover_candidates", "fetch_chunk", "fetch_missing", "web_pages"]
 

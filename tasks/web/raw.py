@@ -18,12 +18,12 @@ from typing import TypedDict, cast
 
 import polars as pl
 
-from tasks.errors import FetchError
-from tasks.lake.commit import write_part
-from tasks.lake.store import LakeLike, as_lake
-from tasks.lake.tables import PARTITION, RAW
-from tasks.records import RawPage, Reject
-from tasks.web.fetch import FetchResult
+from newslake.tasks.errors import FetchError
+from newslake.tasks.lake.commit import write_part
+from newslake.tasks.lake.store import LakeLike, as_lake
+from newslake.tasks.lake.tables import PARTITION, RAW
+from newslake.tasks.records import RawPage, Reject
+from newslake.tasks.web.fetch import FetchResult
 
 __all__ = [
     "fetch_state",

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import ConfigError, InputNotFoundError, LoadError
-from tasks.records import Reject
-from tasks.web.feeds import parse_url_list
-from tasks.web.urls import is_http_url
+from newslake.tasks.configfiles import config_file
+from newslake.tasks.errors import ConfigError, InputNotFoundError, LoadError
+from newslake.tasks.records import Reject
+from newslake.tasks.web.feeds import parse_url_list
+from newslake.tasks.web.urls import is_http_url
 
 __all__ = ["Outlet", "is_web_input", "load_sources", "url_list_rejects", "web_outlets"]
 
@@ -58,7 +59,13 @@ def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def load_sources(path: Path) -> list[Outlet]:
-    """Read the outlets of a sources file, checking every key and pattern."""
+    """Read the outlets of a sources file, checking every key and pattern.
+
+    A relative `config/NAME` that is not there (a deployment run from an installed newslake,
+    whose working folder has no config/) is the config chain's NAME (`tasks/configfiles.py`).
+    """
+    if not path.exists() and not path.is_absolute() and path.parent == Path("config"):
+        path = config_file(path.name)
     if not path.exists():
         msg = f"sources file not found: {str(path)!r}"
         raise ConfigError(msg)
