@@ -221,7 +221,14 @@ def _marginal(small: tuple[int, float], large: tuple[int, float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=0, help="pages in the large run (0 = all)")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="measure only the one-page start-up"
+    )
     args = parser.parse_args()
+    if args.startup_only:
+        work = Path(tempfile.mkdtemp(prefix="newslake-bench-"))
+        print("\n".join(_startup(require("seed") / "kharkiv-offensive.html", work)))
+        return
     pages = sorted(require("pages/html").glob("*.html.gz"))
     pages = pages[: args.pages] if args.pages else pages
     small_n = max(len(pages) // 10, 1)
