@@ -48,7 +48,18 @@ run: install ## ingest the bundled sample pages into data/lake and query them
 	$(VENV)/bin/newslake query "select name, label, sum(mentions) as mentions, count(*) as articles from entities group by all order by mentions desc limit 10" --lake $(LAKE)
 	$(VENV)/bin/newslake query "select speaker_name, left(quote, 70) as quote from quotes where speaker_name is not null limit 10" --lake $(LAKE)
 
-test: install ## run the test suite
+browser: ## install a Chromium for --render (Debian's chromium, where apt-get runs as root)
+	@if command -v chromium >/dev/null || command -v google-chrome >/dev/null; then \
+		echo "browser: $$(command -v chromium || command -v google-chrome)"; \
+	elif [ -n "$$NEWSLAKE_CHROMIUM" ]; then echo "browser: $$NEWSLAKE_CHROMIUM"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			>/dev/null && echo "browser: installed Debian's chromium"; } \
+		|| echo "browser: could not install chromium; the render tests will be skipped"; \
+	else echo "browser: none here and no apt-get as root: the render tests will be skipped" \
+		"(set NEWSLAKE_CHROMIUM to a Chromium or Chrome)"; fi
+
+test: install browser ## run the test suite (with the browser the render tests need, where it can)
 	$(VENV)/bin/python -m pytest
 
 lint: install ## ruff format check, ruff check, mypy
@@ -70,4 +81,4 @@ bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/
 soak: install ## one 10,000-page ingest: memory and pages/s over time (bench/soak.png)
 	$(VENV)/bin/python -m bench.soak --repeat 10
 
-.PHONY: help install run test lint bench soak
+.PHONY: help install browser run test lint bench soak

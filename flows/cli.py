@@ -32,6 +32,7 @@ for _key, _value in {
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 
 from newslake.flows.stopping import stop_on_signals  # noqa: E402
 from newslake.tasks.errors import NewslakeError, StorageError  # noqa: E402
@@ -116,7 +117,7 @@ class Format(StrEnum):
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
     return typer.Exit(code=1)
 
 
@@ -138,6 +139,20 @@ WorkersOption = Annotated[
     int | None, typer.Option(help="Worker processes (default: config run.workers; 0 = cores).")
 ]
 LakeOption = Annotated[str | None, typer.Option(help="Lake root or URL (default: lake.root).")]
+
+
+class Render(StrEnum):
+    """When a fetched page is rendered in a headless Chromium (tasks/web/render.py)."""
+
+    never = "never"
+    auto = "auto"
+    always = "always"
+
+
+RenderOption = Annotated[
+    Render | None,
+    typer.Option(help="Render pages written by JavaScript (default: config fetch.render)."),
+]
 AllowNetworkOption = Annotated[
     list[str] | None,
     typer.Option(help="A private network the fetcher may reach (repeatable), e.g. 127.0.0.0/8."),
@@ -169,6 +184,20 @@ def _with_runner(
     run = replace(run, runner=runner.value) if runner is not None else run
     run = replace(run, dask_address=dask_address) if dask_address is not None else run
     return replace(settings, run=run)
+
+
+def _with_render(settings: Settings, render: Render | None) -> Settings:
+    """The settings with the command line's render mode; a run that renders checks for its
+    browser now, so a missing one is one error at start, not a reject per page."""
+    from dataclasses import replace
+
+    from newslake.tasks.web.render import check_rendering
+
+    if render is not None:
+        settings = replace(settings, fetch=replace(settings.fetch, render=render.value))
+    if settings.fetch.render != "never":
+        check_rendering(settings.fetch)
+    return settings
 
 
 def _run_flow(entry: str, settings: Settings, **parameters: Any) -> None:
@@ -204,6 +233,7 @@ def ingest(
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only URLs dated up to this day.")
     ] = None,
     allow_network: AllowNetworkOption = None,
+    render: RenderOption = None,
 ) -> None:
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
     from newslake.tasks.pages.load import resolve_inputs
@@ -216,7 +246,7 @@ def ingest(
         # Fail on a typo before Prefect's server takes seconds to start.
         resolve_inputs([i for i in inputs if not is_web_input(i)])
         settings = _allow_networks(load_settings(), allow_network)
-        settings = _with_runner(settings, workers, runner, dask_address)
+        settings = _with_render(_with_runner(settings, workers, runner, dask_address), render)
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _run_flow(
@@ -248,13 +278,14 @@ def backfill(
     runner: RunnerOption = None,
     dask_address: DaskAddressOption = None,
     allow_network: AllowNetworkOption = None,
+    render: RenderOption = None,
 ) -> None:
     """Ingest what was published in a date range, one task per day (days run in parallel)."""
     if not inputs and not sources:
         raise _fail(NewslakeError("nothing to backfill: name --sources, URLs or files"))
     try:
         settings = _allow_networks(load_settings(), allow_network)
-        settings = _with_runner(settings, workers, runner, dask_address)
+        settings = _with_render(_with_runner(settings, workers, runner, dask_address), render)
     except NewslakeError as exc:
         raise _fail(exc) from exc
     _run_flow(

@@ -23,6 +23,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from newslake.flows.stopping import abandon
 from newslake.flows.summary import finish
@@ -117,7 +118,7 @@ def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
                 finally:
                     done.set()
     except NewslakeError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         code = 1
     else:
         try:

@@ -60,6 +60,14 @@ def print_summary(summary: RunSummary) -> None:
             table.add_row(f"  {host}", ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
         for url, reason in sorted(web.discovery_failures.items()):
             table.add_row("  discovery failed", f"{url}: {reason}")
+    if web.render is not None:
+        r = web.render
+        table.add_row(
+            "rendered",
+            f"{r.pages - r.failed:,} pages ({r.failed:,} failed); browser requests {r.requests:,}"
+            f", {r.blocked_types:,} images/fonts/styles not fetched, {r.refused:,} refused by "
+            f"the network guard",
+        )
     rate = summary.pages / summary.seconds if summary.seconds else 0.0
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:.1f} pages/s)")
     for day, why in sorted(summary.failed_days.items()):

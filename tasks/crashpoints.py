@@ -18,8 +18,9 @@ from newslake.tasks.errors import ConfigError
 
 __all__ = ["CRASH_POINTS", "CrashPoint", "crash_point"]
 
-# Where a run can be killed: after a batch staged its rows (mid-run), after a temporary file is
-# written but before it is moved into place (mid-write), after a partition was replaced but
+# Where a run can be killed: after a batch staged its rows (mid-run), after a commit's temporary
+# file (a table partition or the index; not a staged batch) is written but before it is moved
+# into place (mid-write), after a partition was replaced but
 # before the rest of the commit (mid-commit), after one table's commit (between tables), after a
 # chunk of fetches reached the raw zone (mid-fetch).
 CrashPoint = Literal[

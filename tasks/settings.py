@@ -22,6 +22,7 @@ __all__ = [
     "ExtractOptions",
     "FetchOptions",
     "Limits",
+    "RENDER_MODES",
     "RUNNERS",
     "RunOptions",
     "StoryOptions",
@@ -34,6 +35,8 @@ __all__ = [
 T = TypeVar("T")
 # Task runners a run can use: local worker processes, or a Dask cluster (flows/runners.py).
 RUNNERS = ("process", "dask")
+# When fetched pages are rendered in a browser (tasks/web/render.py).
+RENDER_MODES = ("never", "auto", "always")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +81,11 @@ class FetchOptions:
     max_sitemaps: int = 200
     allow_networks: tuple[str, ...] = ()
     obey_robots: bool = True
+    # Rendering pages written by JavaScript (tasks/web/render.py): never, auto or always.
+    render: str = "never"
+    browser: str = ""
+    render_timeout_s: float = 30.0
+    render_recycle_pages: int = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,6 +279,10 @@ def _load(config_dir: Path | None) -> tuple[Settings, dict[str, str]]:
     if run.runner not in RUNNERS:
         msg = f"run.runner = {run.runner!r}: choose one of {', '.join(RUNNERS)}"
         raise ConfigError(msg)
+    fetch = _section(FetchOptions, "fetch", main.get("fetch", {}), origins)
+    if fetch.render not in RENDER_MODES:
+        msg = f"fetch.render = {fetch.render!r}: choose one of {', '.join(RENDER_MODES)}"
+        raise ConfigError(msg)
     extract = _section(ExtractOptions, "extract", extract_table, origins)
     _check_dates(extract)
     settings = Settings(
@@ -278,7 +290,7 @@ def _load(config_dir: Path | None) -> tuple[Settings, dict[str, str]]:
         run=run,
         limits=_section(Limits, "limits", main.get("limits", {}), origins),
         extract=extract,
-        fetch=_section(FetchOptions, "fetch", main.get("fetch", {}), origins),
+        fetch=fetch,
         entities=_entity_options(entities_table, origins),
         stories=_section(StoryOptions, "stories", main.get("stories", {}), origins),
         health=_section(HealthOptions, "health", main.get("health", {}), origins),

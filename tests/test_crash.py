@@ -88,6 +88,11 @@ def test_rerun_after_a_crash_equals_a_clean_run(
 ) -> None:
     code, output = _run(lake, NEWSLAKE_CRASH_AT=crash_at)
     assert code == -signal.SIGKILL, output
+    point = crash_at.split(":")[0]
+    if point == "file-written":  # the kill landed mid-write: the commit's temporary file is there
+        assert list((lake / "_staging" / "tmp").glob("*.parquet.tmp")), "no file mid-write"
+    if point in ("partition-replaced", "table-committed"):  # mid-commit: a table has new rows
+        assert list((lake / "articles").glob("*/*.parquet"))
     lake_tables(lake)  # whatever the crash left, DuckDB reads it without error
     # Temporary files of the killed run live in _staging only, never under a table's root.
     assert [f for f in _stray_files(lake) if not f.startswith("_staging/")] == []
@@ -100,6 +105,20 @@ def test_rerun_after_a_crash_equals_a_clean_run(
     assert _stray_files(lake) == []
     missing, _ = index_mismatch(Lake.of(lake))
     assert missing == 0  # the index names every row, whatever the crash interrupted
+
+
+def test_a_run_finding_the_lake_locked_refuses_and_leaves_it_alone(
+    reference: dict[str, list[tuple[object, ...]]], lake: Path
+) -> None:
+    """The overlap made certain: this test holds the lake's lock while a run starts."""
+    code, output = _run(lake)
+    assert code == 0, output
+    with Lake.of(str(lake)).lock():
+        refused, said = _run(lake)
+    assert refused == 1, said
+    assert "another newslake run is writing" in said
+    assert lake_tables(lake) == reference
+    assert _stray_files(lake) == []
 
 
 def test_two_runs_at_once_serialise_or_refuse(

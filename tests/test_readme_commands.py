@@ -125,6 +125,8 @@ def test_web_backfill_and_reprocess_commands(
     )  # fmt: skip
     assert window.returncode == 0, window.stdout
     assert _printed(window.stdout, "pages read") == 2  # the two stories of that day
+    runs = "select flow, pages, articles from runs order by started_at"
+    assert run_query(lake_url, runs).rows()[-1] == ("ingest", 2, 2)  # the lake's run log
 
     backfill = cli(
         "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), "--sources", str(sources),
@@ -133,6 +135,13 @@ def test_web_backfill_and_reprocess_commands(
     assert backfill.returncode == 0, backfill.stdout
     assert _printed(backfill.stdout, "articles") == 6
     assert "unchanged 6" in backfill.stdout  # every story was already in the lake
+    in_range = run_query(
+        lake_url,
+        f"select url from articles where date between '{DAYS[0]}' and '{DAYS[-1]}' order by url",
+    ).rows()
+    expected = sorted(u for u in site.stories if any(str(d) in u for d in DAYS))
+    assert [u for (u,) in in_range] == expected  # the lake holds the range's six stories
+    assert run_query(lake_url, runs).rows()[-1][0] == "backfill"
 
     crawls = tmp_path / "crawls"
     crawls.mkdir()
@@ -143,6 +152,13 @@ def test_web_backfill_and_reprocess_commands(
     )  # fmt: skip
     assert from_files.returncode == 0, from_files.stdout
     assert _printed(from_files.stdout, "pages read") == 3
+    dump = str(crawls / f"dump-{DAYS[1]}.jsonl")
+    from_dump = run_query(
+        lake_url,
+        f"select source from captures where starts_with(source, '{dump}') union all "
+        f"select source from rejects where starts_with(source, '{dump}')",
+    ).rows()
+    assert sorted(s for (s,) in from_dump) == [f"{dump}:{n}" for n in (1, 2, 3)]
 
     # The web stories of two days come back from the raw zone (the server is not asked again).
     asked = len(httpserver.log)
@@ -150,6 +166,7 @@ def test_web_backfill_and_reprocess_commands(
     assert again.returncode == 0, again.stdout
     assert _printed(again.stdout, "pages read") == 4
     assert len(httpserver.log) == asked
+    assert run_query(lake_url, runs).rows()[-1] == ("reprocess", 4, 4)
 
     empty = cli("reprocess", "--from", "2001-01-01", "--to", "2001-01-31", "--lake", lake_url)
     assert empty.returncode == 0, empty.stdout

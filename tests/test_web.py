@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -122,24 +121,20 @@ def test_killed_run_resumes_without_loss_or_duplicates(
         "127.0.0.0/8",
         "--no-progress",
     ]
-    proc = subprocess.Popen(
+    # Killed by its crash point the moment its fetches reached the raw zone, before any page
+    # was extracted or committed: the kill certainly lands mid-run.
+    killed = subprocess.run(
         command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        env=env | {"NEWSLAKE_CRASH_AT": "raw-staged"},
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
-    deadline = time.monotonic() + 120
-    while (
-        not list((lake / "raw").glob("*/*.parquet"))
-        and time.monotonic() < deadline
-        and proc.poll() is None
-    ):
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    assert killed.returncode == -signal.SIGKILL
     assert list((lake / "raw").glob("*/*.parquet")), "the run died before fetching"
+    assert not (lake / "articles").exists()  # nothing committed: the run was cut off
     fetched = _article_requests(httpserver)
+    assert fetched == len(urls)
 
     resumed = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=300, check=False

@@ -68,5 +68,8 @@ def wall_reason(html: str, text: str | None, words: int) -> str | None:
     for kind, pattern in _KINDS:
         found = pattern.search(folded)
         if found is not None:
-            return f"{kind}: the page says '{found.group(0)}' and holds {words} words, no article"
+            reason = f"{kind}: the page says '{found.group(0)}' and holds {words} words, no article"
+            if kind == "JavaScript required":  # the one wall a browser gets past
+                reason += " (--render auto renders such pages)"
+            return reason
     return None

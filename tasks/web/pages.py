@@ -12,20 +12,22 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 
 import polars as pl
 from prefect import task
 
 from newslake.tasks.crashpoints import crash_point
+from newslake.tasks.errors import FetchError
 from newslake.tasks.lake.commit import known_sources
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.records import RawPage, Reject
 from newslake.tasks.settings import FetchOptions, Settings
 from newslake.tasks.web.discover import Discovery, discover
 from newslake.tasks.web.fetch import Fetcher, FetchResult, fetch_all
-from newslake.tasks.web.raw import fetch_state, raw_items, stage_raw
+from newslake.tasks.web.raw import RENDERED, fetch_state, raw_items, stage_raw
+from newslake.tasks.web.render import Renderer, RenderError, RenderStats, wants_render
 from newslake.tasks.web.sources import Outlet
 
 __all__ = ["WebStats", "discover_candidates", "fetch_chunk", "fetch_missing", "web_pages"]
@@ -42,6 +44,7 @@ class WebStats:
     skipped: int = 0
     from_raw: int = 0
     discovery_failures: dict[str, str] = field(default_factory=dict)
+    render: RenderStats | None = None  # what the browser did, when the run rendered
 
     def count(self, host: str, what: str) -> None:
         """Add one to a host's count of `what` (fetched, failed, not modified)."""
@@ -95,20 +98,75 @@ def _fetch_into_raw(
     stats: WebStats,
     validators: dict[str, tuple[str | None, str | None]],
 ) -> Iterator[RawPage | Reject]:
-    """Fetch `todo` a chunk at a time, keep each chunk in the raw zone, then yield its pages."""
+    """Fetch `todo` a chunk at a time, keep each chunk in the raw zone, then yield its pages
+    (the rendered capture instead of the plain one, where the run renders)."""
     max_bytes = settings.limits.max_page_bytes
-    for chunk, start in enumerate(range(0, len(todo), _CHUNK)):
-        results = fetch_chunk(
-            todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
+    renderer = None if settings.fetch.render == "never" else Renderer(settings.fetch, max_bytes)
+    try:
+        for chunk, start in enumerate(range(0, len(todo), _CHUNK)):
+            results = fetch_chunk(
+                todo[start : start + _CHUNK], settings.fetch, max_bytes, validators, chunk
+            )
+            items = stage_raw(lake, run_id, chunk, results)
+            crash_point("raw-staged")
+            if renderer is not None:
+                items = _rendered(lake, renderer, settings, run_id, chunk, results, items, stats)
+            for result, item in zip(results, items, strict=True):
+                if result.not_modified:
+                    stats.count(result.host, "not modified")
+                    continue
+                stats.count(result.host, "fetched" if result.ok else "failed")
+                yield item
+    finally:
+        if renderer is not None:
+            stats.render = renderer.stats
+            renderer.close()
+
+
+def _rendered(
+    lake: Lake,
+    renderer: Renderer,
+    settings: Settings,
+    run_id: str,
+    chunk: int,
+    results: list[FetchResult],
+    items: list[RawPage | Reject],
+    stats: WebStats,
+) -> list[RawPage | Reject]:
+    """The chunk's items with each page the run renders replaced by its rendered capture
+    (kept in the raw zone beside the plain one, marked rendered), or by a "render failed"
+    reject."""
+    rendered: list[FetchResult] = []
+    where: list[int] = []
+    out = list(items)
+    for n, (result, item) in enumerate(zip(results, items, strict=True)):
+        if not isinstance(item, RawPage) or not wants_render(item, settings):
+            continue
+        try:
+            html = renderer.render(item.url or result.url, item.body, item.charset)
+        except RenderError as exc:
+            stats.count(result.host, "render failed")
+            failed = FetchError(f"render failed: {exc}", url=result.url)
+            out[n] = Reject.from_error(
+                failed, source=item.source, url=item.url, fetched_at=item.fetched_at
+            )
+            continue
+        stats.count(result.host, "rendered")
+        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-type"}
+        rendered.append(
+            replace(
+                result,
+                body=html.encode("utf-8", "replace"),
+                fetched_at=datetime.now(UTC),
+                headers=headers | {"content-type": "text/html; charset=utf-8", RENDERED: "1"},
+            )
         )
-        items = stage_raw(lake, run_id, chunk, results)
-        crash_point("raw-staged")
-        for result, item in zip(results, items, strict=True):
-            if result.not_modified:
-                stats.count(result.host, "not modified")
-                continue
-            stats.count(result.host, "fetched" if result.ok else "failed")
-            yield item
+        where.append(n)
+    if rendered:
+        staged = stage_raw(lake, run_id, chunk, rendered, rendered=True)
+        for n, item in zip(where, staged, strict=True):
+            out[n] = item
+    return out
 
 
 def web_pages(

@@ -26,6 +26,7 @@ from newslake.tasks.records import RawPage, Reject
 from newslake.tasks.web.fetch import FetchResult
 
 __all__ = [
+    "RENDERED",
     "fetch_state",
     "item_from_raw",
     "page_from_raw",
@@ -35,6 +36,11 @@ __all__ = [
     "raw_items",
     "stage_raw",
 ]
+
+
+# The header a rendered capture carries in the raw zone (its headers are the plain fetch's, its
+# body the HTML after the page's scripts ran): `newslake reprocess` reads it without a browser.
+RENDERED = "x-newslake-rendered"
 
 
 class RawRow(TypedDict):
@@ -74,14 +80,15 @@ def raw_frame(results: Iterable[FetchResult], *, run_id: str) -> pl.DataFrame:
 
 
 def stage_raw(
-    lake: LakeLike, run_id: str, chunk: int, results: list[FetchResult]
+    lake: LakeLike, run_id: str, chunk: int, results: list[FetchResult], *, rendered: bool = False
 ) -> list[RawPage | Reject]:
     """Append a chunk of fetch results to the raw zone, one atomic file per fetch day, and give
     back each result as the page (or fetch reject) the raw zone now holds: the rows written are
-    the rows extracted, built once."""
+    the rows extracted, built once. A chunk's rendered captures go in a file of their own."""
     frame = raw_frame(results, run_id=run_id)
+    name = f"part-{run_id}-{chunk:05d}{'-rendered' if rendered else ''}.parquet"
     for (day,), part in frame.partition_by(PARTITION, as_dict=True).items():
-        write_part(lake, "raw", day, f"part-{run_id}-{chunk:05d}.parquet", part.drop(PARTITION))
+        write_part(lake, "raw", day, name, part.drop(PARTITION))
     return [item_from_raw(cast(RawRow, row)) for row in frame.iter_rows(named=True)]
 
 
