@@ -77,6 +77,7 @@ bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/
 	$(VENV)/bin/python -m bench.scaling
 	$(VENV)/bin/python -m bench.lake_growth
 	$(VENV)/bin/python -m bench.serve_stop
+	$(VENV)/bin/python -m bench.render
 
 soak: install ## one 10,000-page ingest: memory and pages/s over time (bench/soak.png)
 	$(VENV)/bin/python -m bench.soak --repeat 10

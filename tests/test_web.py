@@ -129,6 +129,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(
         capture_output=True,
         timeout=300,
         check=False,
+        start_new_session=True,  # the crash point kills its whole process group, not pytest's
     )
     assert killed.returncode == -signal.SIGKILL
     assert list((lake / "raw").glob("*/*.parquet")), "the run died before fetching"
