@@ -256,3 +256,27 @@ def test_wall_pages_are_told_from_articles() -> None:
     assert wall_reason(shell, None, 0).startswith("JavaScript required")
     long_piece = "An article about CAPTCHA makers. " + "The market grew. " * 60
     assert wall_reason(f"<p>{long_piece}</p>", long_piece, 185) is None
+
+
+def test_health_days_and_its_default_table(outlets, cli) -> None:
+    """`--days N` reports the outlets seen in the lake's last N days, as the lake's own
+    `publishers` rows say; the default output is a table naming each outlet and its status."""
+    lake, _, _ = outlets
+    latest = run_query(lake, "select max(day) from publishers").item()
+    for days in (1, 5):
+        shown = cli("health", "--lake", str(lake), "--days", str(days), "-f", "json")
+        assert shown.returncode == 0, shown.stdout
+        since = latest - timedelta(days=days)
+        expected = run_query(
+            lake,
+            f"select distinct domain from publishers where domain <> '(none)' "
+            f"and day >= date '{since}' order by 1",
+        ).rows()
+        assert sorted(r["domain"] for r in json.loads(shown.stdout)) == [d for (d,) in expected]
+    everything = json.loads(cli("health", "--lake", str(lake), "-f", "json").stdout)
+    table = cli("health", "--lake", str(lake))
+    assert table.returncode == 0
+    flat = "".join(table.stdout.split())
+    for row in everything:
+        assert row["domain"] in flat
+        assert row["status"] in flat

@@ -16,7 +16,7 @@ from newslake.tasks.lake.runlog import recent_runs
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import SCHEMAS
 from newslake.tasks.settings import load_settings
-from tests.conftest import SAMPLES, S3Lake, assert_accounted, input_pages, lake_tables
+from tests.conftest import SAMPLES, Cli, S3Lake, assert_accounted, input_pages, lake_tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -102,3 +102,37 @@ def test_workers_read_their_own_shards_from_s3(s3_lake: S3Lake, lake: Path) -> N
     sources = run_query(lake, "select distinct source from articles").to_series().to_list()
     assert sources
     assert all(s.startswith(f"s3://{bucket}/crawl/") for s in sources)
+
+
+def test_the_cli_runs_on_the_dask_scheduler_it_is_given(
+    reference: dict[str, list[tuple[object, ...]]], cli: Cli, lake: Path
+) -> None:
+    """`newslake ingest --runner dask --dask-address tcp://…`: the batches run on that
+    scheduler's workers (its task groups show them), and the lake is the samples' reference."""
+    from distributed import LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class Finished(SchedulerPlugin):  # type: ignore[misc]
+        """The keys of the tasks the scheduler saw finish."""
+
+        def __init__(self) -> None:
+            self.keys: list[str] = []
+
+        def transition(self, key: object, start: str, finish: str, *a: object, **k: object) -> None:
+            if finish == "memory":
+                self.keys.append(str(key))
+
+    cli.extra |= {"NEWSLAKE_RUN_INLINE_PAGES": "0", "NEWSLAKE_RUN_BATCH_PAGES": "3"}
+    finished = Finished()
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        cluster.scheduler.add_plugin(finished)
+        result = cli(
+            "ingest", str(SAMPLES), "--lake", str(lake), "--runner", "dask",
+            "--dask-address", cluster.scheduler_address, "--no-progress",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+    assert len(finished.keys) >= 2, finished.keys  # the shards ran on the scheduler's worker
+    assert_accounted(lake, input_pages(SAMPLES))
+    assert lake_tables(lake) == reference
