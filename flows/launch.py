@@ -127,4 +127,6 @@ def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
             code = exc.exit_code
     if api is not None and api.undelivered:
         abandon(code, f"newslake: Prefect at {api.url} did not take the run's last events")
+    if api is not None and api.discard_queued:
+        abandon(code)  # the temporary server is gone: nothing of Prefect's is left to send
     return code

@@ -146,6 +146,8 @@ class PrefectApi:
         self.process: subprocess.Popen[bytes] | None = None
         # Set by `close` when Prefect's queued events or logs could not be delivered.
         self.undelivered = False
+        # Set by `close` for a temporary server: what Prefect still queues goes with it.
+        self.discard_queued = False
         self._created = time.monotonic()
         if self.url is None and answers(LOCAL_API):
             self.url = LOCAL_API
@@ -194,8 +196,20 @@ class PrefectApi:
         Prefect's log and event workers are drained here, for a few seconds: left to drain at
         interpreter exit, they wait as long as their API does not answer (each queued event
         retries for seconds), which is forever for a server that is gone. When they do not
-        drain, `undelivered` says so and the command exits without waiting for them.
+        drain, `undelivered` says so and the command exits without waiting for them. A
+        temporary server's queue is not drained at all: the server and its database are
+        thrown away with the command, and the drain cost every command seconds
+        (bench/throughput.py, start-up); `discard_queued` tells the command to exit without
+        waiting for it.
         """
+        if self.process is not None:
+            # Killed, not stopped: its graceful shutdown takes seconds and nothing of it is
+            # kept but its SQLite database, which a kill leaves consistent.
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+            self.discard_queued = True
+            return
         if "prefect.events.worker" in sys.modules:
             from prefect.events.worker import EventsWorker
             from prefect.logging.handlers import APILogWorker
@@ -204,9 +218,6 @@ class PrefectApi:
                 outcome = service.drain_all(timeout=_DRAIN_S)
                 if isinstance(outcome, tuple) and outcome[1]:
                     self.undelivered = True
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
 
 
 @contextmanager

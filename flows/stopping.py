@@ -63,13 +63,14 @@ def stop_now(signum: int, message: str) -> NoReturn:
     os._exit(128 + signum)
 
 
-def abandon(code: int, message: str) -> NoReturn:
+def abandon(code: int, message: str = "") -> NoReturn:
     """Exit with `code` without waiting for Prefect's background services: they drain at
     interpreter exit, and with their API gone each queued event retries for seconds. Called only
     once the command's own work is done and everything it started has stopped."""
     _kill_below()
     sys.stdout.flush()
-    sys.stderr.write(message + "\n")
+    if message:
+        sys.stderr.write(message + "\n")
     sys.stderr.flush()
     os._exit(code)
 
