@@ -123,6 +123,8 @@ def test_render_auto_reads_the_article_without_a_new_hole(
     assert _requested(site, "/story") == 1
     assert _requested(site, "/api/story.json") == 1
     assert "2 refused by the network guard" in " ".join(result.stdout.split())
+    [(rendered,)] = run_query(lake, "select sum(rendered) from publishers").rows()
+    assert rendered == 1  # the outlet's health rows count its rendered pages
     # The raw zone keeps both captures, the rendered one marked; reprocess reads it without a
     # browser (none is findable for it) and gets the same article back.
     raw = pl.read_parquet(lake / "raw" / "*" / "*.parquet").sort("fetched_at")

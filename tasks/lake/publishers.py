@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import duckdb
 
+from newslake.tasks.lake.tables import RENDERED
+
 __all__ = ["NO_OUTLET", "create_publishers_view"]
 
 # The outlet of a page whose URL is unknown (a file's page rejected before its URL was read).
@@ -43,11 +45,16 @@ def create_publishers_view(con: duckdb.DuckDBPyConnection, *, raw: str | None) -
     read_parquet call over the raw zone, or None when the lake has none (only web fetches write
     it; it holds the 304s, which leave no capture and no reject).
     """
+    # From the raw zone: 304s (no capture, no reject) and rendered captures (marked there).
     not_modified = (
-        f"SELECT {_HOST.format(url='url')} AS domain, date AS day, count(*) AS fetch_304 "
-        f"FROM {raw} WHERE status = 304 AND date >= start GROUP BY ALL"
+        f"SELECT {_HOST.format(url='url')} AS domain, date AS day, "
+        f"count(*) FILTER (WHERE status = 304) AS fetch_304, "
+        f"count(*) FILTER (WHERE headers LIKE '%\"{RENDERED}\"%') AS rendered "
+        f"FROM {raw} WHERE date >= start "
+        f"AND (status = 304 OR headers LIKE '%\"{RENDERED}\"%') GROUP BY ALL"
         if raw
-        else "SELECT NULL::VARCHAR AS domain, NULL::DATE AS day, 0::BIGINT AS fetch_304 WHERE false"
+        else "SELECT NULL::VARCHAR AS domain, NULL::DATE AS day, 0::BIGINT AS fetch_304, "
+        "0::BIGINT AS rendered WHERE false"
     )
     con.execute(f"""
 CREATE MACRO publishers_from(start) AS TABLE
@@ -100,7 +107,8 @@ SELECT k.domain, k.day,
        coalesce(rejects_fetch, 0) AS rejects_fetch, coalesce(rejects_decode, 0) AS rejects_decode,
        coalesce(rejects_extract, 0) AS rejects_extract, coalesce(bot_walls, 0) AS bot_walls,
        coalesce(caps.captures, 0) + coalesce(fetched_fine, 0) AS fetch_2xx,
-       coalesce(nm.fetch_304, 0) AS fetch_304, coalesce(fetch_403, 0) AS fetch_403,
+       coalesce(nm.fetch_304, 0) AS fetch_304, coalesce(nm.rendered, 0) AS rendered,
+       coalesce(fetch_403, 0) AS fetch_403,
        coalesce(fetch_404, 0) AS fetch_404, coalesce(fetch_429, 0) AS fetch_429,
        coalesce(fetch_5xx, 0) AS fetch_5xx, coalesce(fetch_robots, 0) AS fetch_robots,
        coalesce(fetch_too_large, 0) AS fetch_too_large,

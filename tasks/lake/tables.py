@@ -25,6 +25,7 @@ __all__ = [
     "RAW",
     "KEYS",
     "PARTITION",
+    "RENDERED",
     "REJECTS",
     "RUNS",
     "SCHEMAS",
@@ -43,6 +44,10 @@ __all__ = [
 ]
 
 TableName = Literal["articles", "rejects", "entities", "quotes", "captures", "versions", "stories"]
+# The header a rendered capture carries in the raw zone (its headers are the plain fetch's, its
+# body the HTML after the page's scripts ran): `newslake reprocess` reads it without a browser,
+# and the `publishers` view counts rendered pages by it.
+RENDERED = "x-newslake-rendered"
 PARTITION = "date"
 _TS = pl.Datetime("us", "UTC")
 

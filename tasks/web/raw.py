@@ -21,7 +21,7 @@ import polars as pl
 from newslake.tasks.errors import FetchError
 from newslake.tasks.lake.commit import write_part
 from newslake.tasks.lake.store import LakeLike, as_lake
-from newslake.tasks.lake.tables import PARTITION, RAW
+from newslake.tasks.lake.tables import PARTITION, RAW, RENDERED
 from newslake.tasks.records import RawPage, Reject
 from newslake.tasks.web.fetch import FetchResult
 
@@ -36,11 +36,6 @@ __all__ = [
     "raw_items",
     "stage_raw",
 ]
-
-
-# The header a rendered capture carries in the raw zone (its headers are the plain fetch's, its
-# body the HTML after the page's scripts ran): `newslake reprocess` reads it without a browser.
-RENDERED = "x-newslake-rendered"
 
 
 class RawRow(TypedDict):
