@@ -128,7 +128,7 @@ def _mtime(name: str) -> datetime:
         fs, path = fsspec.core.url_to_fs(name)
         modified = fs.modified(path)
         modified = modified if modified.tzinfo else modified.replace(tzinfo=UTC)
-    return _capture_time(modified.isoformat()) or datetime.now(UTC)
+    return modified if _is_capture_time(modified) else datetime.now(UTC)
 
 
 def _read_bounded(fh: IO[bytes], limit: int, what: str) -> bytes:
@@ -156,13 +156,16 @@ def _load_html(path: str, max_bytes: int) -> Iterator[RawPage | Reject]:
     yield RawPage(source=source, url=None, body=body, fetched_at=fetched_at)
 
 
+def _is_capture_time(when: datetime) -> bool:
+    """Whether `when` can be a capture time: after the web began and not in the future. A wrong
+    clock's year 1 or 9999 would otherwise date the page's rows."""
+    return _FIRST_CAPTURE <= when <= datetime.now(UTC) + _CLOCK_SKEW
+
+
 def _capture_time(value: Any) -> datetime | None:
-    """A capture time the container states, when it can be one: after the web began and not in
-    the future. A wrong clock's year 1 or 9999 would otherwise date the page's rows."""
+    """The capture time a container states, when it can be one (`_is_capture_time`)."""
     when = parse_timestamp(value) if isinstance(value, str) else None
-    if when is None or not _FIRST_CAPTURE <= when <= datetime.now(UTC) + _CLOCK_SKEW:
-        return None
-    return when
+    return when if when is not None and _is_capture_time(when) else None
 
 
 def _not_a_page(
@@ -207,7 +210,7 @@ def _jsonl_record(line: bytes, source: str, fallback: datetime) -> RawPage | Rej
             charset="utf-8",
             fetched_at=fetched_at,
             status=status,
-            headers={str(_string(str(k))): str(_string(str(v))) for k, v in headers.items()},
+            headers={valid_text(str(k)): valid_text(str(v)) for k, v in headers.items()},
         )
     if text and text.strip():
         authors = record.get("authors")

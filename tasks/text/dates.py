@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from newslake.tasks.settings import ExtractOptions
 
 __all__ = [
+    "date_range",
     "first_plausible",
     "is_impossible",
     "is_plausible",
@@ -71,12 +72,20 @@ def _placeholders(options: ExtractOptions) -> set[date]:
     return {date.fromisoformat(d) for d in options.placeholder_dates}
 
 
-def is_plausible(when: datetime, *, captured: datetime | None, options: ExtractOptions) -> bool:
-    """Whether `when` can be a publication (or modification) time of a page captured then.
+def _latest(captured: datetime | None, options: ExtractOptions) -> datetime:
+    """The latest plausible time for a page captured then (now, for a page with no capture
+    time: nothing is published in the future)."""
+    return (captured or datetime.now(UTC)) + timedelta(hours=options.future_tolerance_hours)
 
-    A page with no capture time is judged against now: nothing is published in the future.
-    """
-    latest = (captured or datetime.now(UTC)) + timedelta(hours=options.future_tolerance_hours)
+
+def date_range(captured: datetime | None, options: ExtractOptions) -> tuple[date, date]:
+    """The days a page captured then can have been published on (for htmldate's search)."""
+    return date.fromisoformat(options.earliest_date), _latest(captured, options).date()
+
+
+def is_plausible(when: datetime, *, captured: datetime | None, options: ExtractOptions) -> bool:
+    """Whether `when` can be a publication (or modification) time of a page captured then."""
+    latest = _latest(captured, options)
     return (
         when.date() >= date.fromisoformat(options.earliest_date)
         and when <= latest

@@ -16,7 +16,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from importlib.metadata import version
 from types import FrameType
 
@@ -31,6 +31,7 @@ from newslake.tasks.ids import digest
 from newslake.tasks.records import Article, PreExtracted, RawPage
 from newslake.tasks.settings import ExtractOptions
 from newslake.tasks.text.dates import (
+    date_range,
     first_plausible,
     is_impossible,
     parse_timestamp,
@@ -185,12 +186,6 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in re.split(r"[,;]", value) if v.strip()))
 
 
-def _date_range(captured: datetime | None, options: ExtractOptions) -> tuple[date, date]:
-    """The days a page captured then can have been published on, for htmldate's search."""
-    latest = (captured or datetime.now(UTC)) + timedelta(hours=options.future_tolerance_hours)
-    return date.fromisoformat(options.earliest_date), latest.date()
-
-
 def _main_text(
     html: str, page: RawPage, options: ExtractOptions
 ) -> tuple[PageMeta, Document, str | None, datetime | None]:
@@ -205,7 +200,7 @@ def _main_text(
     marked_body = _marked_body(meta.body_nodes) if options.use_marked_body else None
     published = first_plausible(meta.published, captured=page.fetched_at, options=options)
     impossible = any(is_impossible(value) for value in meta.published)
-    search = None if published or impossible else _date_range(page.fetched_at, options)
+    search = None if published or impossible else date_range(page.fetched_at, options)
     doc = complete_metadata(tree, url, meta, date_range=search)
     if published is None:
         found = parse_timestamp(doc.date)
