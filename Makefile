@@ -62,6 +62,11 @@ browser: ## install a Chromium for --render (Debian's chromium, where apt-get ru
 test: install browser ## run the test suite (with the browser the render tests need, where it can)
 	$(VENV)/bin/python -m pytest
 
+mutants: install ## mutation-test tasks/lake/ and tasks/pages/batch.py (slow; [tool.mutmut] says which tests)
+	rm -rf mutants
+	NEWSLAKE_CORPUS=$${NEWSLAKE_CORPUS:-$(CURDIR)/../shared/corpus} $(VENV)/bin/mutmut run
+	$(VENV)/bin/mutmut results
+
 lint: install ## ruff format check, ruff check, mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
