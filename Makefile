@@ -62,10 +62,11 @@ browser: ## install a Chromium for --render (Debian's chromium, where apt-get ru
 test: install browser ## run the test suite (with the browser the render tests need, where it can)
 	$(VENV)/bin/python -m pytest
 
-mutants: install ## mutation-test tasks/lake/ and tasks/pages/batch.py (slow; [tool.mutmut] says which tests)
+SAMPLE ?= 0
+mutants: install ## mutation score of tasks/lake/ and tasks/pages/batch.py (slow; SAMPLE=N runs a seeded sample)
 	rm -rf mutants
-	NEWSLAKE_CORPUS=$${NEWSLAKE_CORPUS:-$(CURDIR)/../shared/corpus} $(VENV)/bin/mutmut run
-	$(VENV)/bin/mutmut results
+	NEWSLAKE_CORPUS=$${NEWSLAKE_CORPUS:-$(CURDIR)/../shared/corpus} \
+		$(VENV)/bin/python -m bench.mutants --sample $(SAMPLE)
 
 lint: install ## ruff format check, ruff check, mypy
 	$(VENV)/bin/ruff format --check .

@@ -7,17 +7,20 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from prefect.task_runners import ProcessPoolTaskRunner
 from pytest_httpserver import HTTPServer
 
 from newslake.flows.ingest import ingest
-from newslake.tasks.lake.health import health
+from newslake.tasks.lake.health import health, outlet_changes
 from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.store import Lake
 from newslake.tasks.settings import load_settings
 from newslake.tasks.text.walls import wall_reason
 
@@ -280,3 +283,30 @@ def test_health_days_and_its_default_table(outlets, cli) -> None:
     for row in everything:
         assert row["domain"] in flat
         assert row["status"] in flat
+
+
+def test_a_runs_health_step_reads_only_its_own_days(outlets, tmp_path, monkeypatch) -> None:
+    """The commit-time health step reads the partitions of the run's days and nothing else,
+    however many days the lake spans (on an object store, what a run pays for in requests)."""
+    lake = tmp_path / "lake"
+    shutil.copytree(outlets[0], lake)
+    read: list[str] = []
+    real_read = Lake.read
+
+    def recording(self, paths, *args, **kwargs):
+        read.extend(paths)
+        return real_read(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(Lake, "read", recording)
+    day = DAYS[5]
+    changes = outlet_changes(
+        Lake.of(lake), load_settings().health, ["steady.example", "layout.example"], [day]
+    )
+    assert changes == []  # both outlets judged as they were: the stored status is unchanged
+    table_files = [p for p in read if "/_health/" not in p]
+    assert {Lake.day_of(p) for p in table_files} == {day}
+    assert {p.split("/lake/", 1)[1].split("/", 1)[0] for p in table_files} >= {"captures"}
+    # The day's rows recomputed from that day alone are the rows the runs stored for it.
+    before = pl.read_parquet(outlets[0] / "_health" / "days.parquet")
+    after = pl.read_parquet(lake / "_health" / "days.parquet")
+    assert after.sort("domain", "day").equals(before.sort("domain", "day"))

@@ -88,9 +88,9 @@ def publisher_rows(
     days: Sequence[date] | None = None,
 ) -> pl.DataFrame:
     """The `publishers` rows from a day on (every day when None; only `days` when given), of
-    these outlets or of all. Only the partitions from that day on are read."""
+    these outlets or of all. Only the partitions from that day on, or of those days, are read."""
     start = min(days) if days else since or date(1, 1, 1)
-    con = connect(lake, since=start if days or since else None)
+    con = connect(lake, since=None if days else since, days=set(days) if days else None)
     try:
         where: list[str] = []
         params: list[object] = [start]
@@ -267,7 +267,9 @@ def outlet_changes(
     keep = options.history_days + options.quiet_days + 1
     stored = lake.read_optional(lake.path(*_DAYS_FILE))
     if stored is None:
-        fresh = publisher_rows(lake, since=shift(min(days), -keep), domains=wanted)
+        first, last = shift(min(days), -keep), max(days)
+        trailing = [shift(first, n) for n in range((last - first).days + 1)]
+        fresh = publisher_rows(lake, since=None, domains=wanted, days=trailing)
         stored = fresh.clear()
     else:
         fresh = publisher_rows(lake, since=None, domains=wanted, days=sorted(set(days)))

@@ -8,6 +8,7 @@ error (LakeNotFoundError): a mistyped path must not look like an empty lake.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -53,13 +54,19 @@ def _quote(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
-def connect(lake: LakeLike, *, since: date | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    lake: LakeLike, *, since: date | None = None, days: Collection[date] | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per lake table.
 
     A lake on an object store is read through its fsspec filesystem, registered with DuckDB, so
     DuckDB needs no extension download (httpfs) and uses the same credentials as the pipeline.
     With `since`, each view holds only the partitions from that day on, so nothing older is
-    read (not even a file's footer): what a run's health check uses (`tasks/lake/health.py`).
+    read (not even a file's footer). With `days`, each view holds only those days' partitions,
+    read into memory with one request a file: what a run's health check uses
+    (`tasks/lake/health.py`), whose cost must not grow with the lake's span of days. (The
+    publishers view reads articles from its first day on, for the outlet of a story's first
+    article; one published after the run's last day is not looked for.)
     """
     lake = lake if isinstance(lake, Lake) else Lake.existing(lake)
     con = duckdb.connect(":memory:")
@@ -71,6 +78,9 @@ def connect(lake: LakeLike, *, since: date | None = None) -> duckdb.DuckDBPyConn
     for table, schema in views.items():
         # Wrapped below: captures with is_current, stories without their MinHash columns.
         name = f"_{table}" if table in ("captures", "stories") else table
+        if days is not None:
+            _register_days(con, lake, name, table, schema, days)
+            continue
         files = _files(lake, table, since)
         if files:
             # A column newer than every file (a lake written before it existed) reads as null,
@@ -87,22 +97,47 @@ def connect(lake: LakeLike, *, since: date | None = None) -> duckdb.DuckDBPyConn
                 f"CREATE VIEW {name} AS SELECT *{missing} FROM {_read(lake, table, files, since)}"
             )
         else:
-            columns = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items())
-            con.execute(
-                f"CREATE VIEW {name} AS SELECT {columns}, "
-                f"CAST(NULL AS DATE) AS {PARTITION} WHERE false"
-            )
+            con.execute(_empty_view(name, schema))
     # Whether each capture is the one its article's row was built from.
     con.execute(
         "CREATE VIEW captures AS SELECT c.*, c.capture_id IN "
         "(SELECT capture_id FROM articles) AS is_current FROM _captures c"
     )
     con.execute("CREATE VIEW stories AS SELECT * EXCLUDE (signature, bands) FROM _stories")
+    # The raw zone holds page bodies: DuckDB reads only the columns the view needs from it.
     raw_files = _files(lake, "raw", since)
-    raw = _read(lake, "raw", raw_files, since) if raw_files else None
+    if days is not None:
+        raw_files = [f for f in raw_files if lake.day_of(f) in days]
+    listed = since if days is None else min(days)
+    raw = _read(lake, "raw", raw_files, listed) if raw_files else None
     create_publishers_view(con, raw=raw)
     _sandbox(con, lake)
     return con
+
+
+def _register_days(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    name: str,
+    table: str,
+    schema: pl.Schema,
+    days: Collection[date],
+) -> None:
+    """A view over a table's partitions of `days` only, read whole (one GET a file on an object
+    store, where DuckDB would ask for each file's size and footer first)."""
+    files = [f for f in lake.partition_files(table) if lake.day_of(f) in days]
+    if not files:
+        con.execute(_empty_view(name, schema))
+        return
+    frame = lake.read(files, hive=True)
+    missing = [pl.lit(None, dtype=t).alias(n) for n, t in schema.items() if n not in frame.columns]
+    con.register(name, frame.with_columns(missing).to_arrow())
+
+
+def _empty_view(name: str, schema: pl.Schema) -> str:
+    """A view with a table's columns and no row: a table with no partition yet."""
+    columns = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {n}" for n, t in schema.items())
+    return f"CREATE VIEW {name} AS SELECT {columns}, CAST(NULL AS DATE) AS {PARTITION} WHERE false"
 
 
 def _files(lake: Lake, table: str, since: date | None) -> list[str]:
