@@ -200,11 +200,11 @@ def _with_render(settings: Settings, render: Render | None) -> Settings:
     return settings
 
 
-def _run_flow(entry: str, settings: Settings, **parameters: Any) -> None:
+def _run_flow(entry: str, settings: Settings, *, warm: bool = False, **parameters: Any) -> None:
     """Run a flow as a command (flows/launch.py) and exit with its code."""
     from newslake.flows.launch import run_flow
 
-    code = run_flow(entry, settings, **parameters)
+    code = run_flow(entry, settings, warm=warm, **parameters)
     if code:
         raise typer.Exit(code=code)
 
@@ -236,6 +236,7 @@ def ingest(
     render: RenderOption = None,
 ) -> None:
     """Read pages (files, URLs, URL lists, outlets), extract articles and write them to the lake."""
+    from newslake.flows.launch import needs_workers
     from newslake.tasks.pages.load import resolve_inputs
     from newslake.tasks.web.sources import is_web_input
 
@@ -244,14 +245,16 @@ def ingest(
         raise _fail(NewslakeError("nothing to ingest: name files, URLs or --sources"))
     try:
         # Fail on a typo before Prefect's server takes seconds to start.
-        resolve_inputs([i for i in inputs if not is_web_input(i)])
+        files = resolve_inputs([i for i in inputs if not is_web_input(i)])
         settings = _allow_networks(load_settings(), allow_network)
         settings = _with_render(_with_runner(settings, workers, runner, dask_address), render)
     except NewslakeError as exc:
         raise _fail(exc) from exc
+    web = bool(sources) or any(is_web_input(i) for i in inputs)
     _run_flow(
         "newslake.flows.ingest:ingest",
         settings,
+        warm=needs_workers(files, web=web, settings=settings),
         inputs=inputs,
         lake=lake,
         progress=progress and settings.run.progress and sys.stderr.isatty(),

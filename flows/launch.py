@@ -18,8 +18,9 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -30,13 +31,37 @@ from newslake.flows.summary import finish
 from newslake.tasks.errors import NewslakeError, StorageError
 from newslake.tasks.settings import Settings
 
-__all__ = ["run_flow"]
+if TYPE_CHECKING:
+    from prefect.task_runners import TaskRunner
+
+__all__ = ["needs_workers", "run_flow"]
 
 err = Console(stderr=True)
 
 # How long Prefect's engine may go on retrying a run's final state once the run has committed
 # and found its API gone; a server that is back by then still gets it.
 _ORPHANED_WAIT_S = 5.0
+
+
+def needs_workers(files: list[str], *, web: bool, settings: Settings) -> bool:
+    """Whether a run over these inputs will hand batches to worker processes: a run of at most
+    `run.inline_pages` pages is processed in the flow's own process (flows/pipeline.py), and
+    starting workers for it would only take CPU from it. Files are counted by reading no
+    further than that many pages, as the flow itself does first."""
+    from itertools import islice
+
+    from newslake.tasks.pages.load import iter_pages
+
+    run = settings.run
+    if run.runner != "process":
+        return False
+    if web or run.inline_pages == 0 or len(files) > run.inline_pages:
+        return True
+    pages = iter_pages(files, settings.limits)
+    try:
+        return sum(1 for _ in islice(pages, run.inline_pages + 1)) > run.inline_pages
+    finally:
+        pages.close()
 
 
 def _no_heartbeat(temporary: bool) -> AbstractContextManager[object]:
@@ -77,10 +102,31 @@ def _report_if_orphaned(done: threading.Event, before: object) -> None:
         abandon(code, f"newslake: {summary.unreported}; not waiting for it any longer")
 
 
-def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
+@contextmanager
+def _task_runner(settings: Settings, warm: bool) -> Iterator[TaskRunner[Any]]:
+    """The run's task runner, its workers started now when `warm`, and stopped at the end
+    even when the flow never got to use them."""
+    from newslake.flows.runners import WarmProcessPool, task_runner
+
+    entities = settings.entities
+    models = tuple(m for _, m in entities.models) if entities.enabled else ()
+    runner = task_runner(settings.run, models)
+    if not (warm and isinstance(runner, WarmProcessPool)):
+        yield runner
+        return
+    runner.warm()
+    try:
+        yield runner
+    finally:
+        runner.__exit__(None, None, None)
+
+
+def run_flow(entry: str, settings: Settings, *, warm: bool = False, **parameters: Any) -> int:
     """Run one of newslake's flows ("module:flow") on the task runner the settings choose,
     print its summary, and return the command's exit code: 1 when it failed (with the reason
-    on stderr) or a part of it failed."""
+    on stderr) or a part of it failed. With `warm`, the worker processes are started (and
+    load their libraries and models) before the flow's module is imported, while Prefect's
+    server boots (flows/runners.py)."""
     import httpx
 
     from newslake.flows.prefect_api import PrefectUnreachableError, prefect_api
@@ -90,13 +136,11 @@ def run_flow(entry: str, settings: Settings, **parameters: Any) -> int:
     api = None
     done = threading.Event()
     try:
-        with prefect_api() as api:
+        with prefect_api() as api, _task_runner(settings, warm) as runner:
             module, name = entry.split(":")
             flow = getattr(importlib.import_module(module), name)
             _quiet_lost_events()
-            from newslake.flows.runners import task_runner
-
-            configured = flow.with_options(task_runner=task_runner(settings.run))
+            configured = flow.with_options(task_runner=runner)
             with api.ready(), _no_heartbeat(api.temporary):
                 before = last_published()
                 watcher = threading.Thread(

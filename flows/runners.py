@@ -3,6 +3,12 @@
 The choice is a setting (`[run] runner`, `NEWSLAKE_RUN_RUNNER`, `--runner`), so the same flows
 run on a laptop and on a cluster. Every runner gets single-threaded worker processes: extraction
 and NER hold the GIL, so threads would not add throughput.
+
+A worker's start-up is most of a short run's fixed cost: a fresh interpreter imports Prefect,
+polars, trafilatura and spaCy and loads the model, seconds of CPU before its first page. The
+process pool's workers are therefore started warm (`WarmProcessPool.warm`) as soon as the
+command knows it will need them, and do that start-up while the Prefect server boots and the
+flow lists its inputs, rather than after the first batch is handed to them.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from newslake.tasks.settings import RunOptions, load_settings
 
-__all__ = ["configured_runner", "task_runner"]
+__all__ = ["WarmProcessPool", "configured_runner", "task_runner"]
 
 
-def task_runner(run: RunOptions) -> TaskRunner[Any]:
-    """The task runner `run` asks for: a process pool, a Dask scheduler, or a LocalCluster."""
+def task_runner(run: RunOptions, models: tuple[str, ...] = ()) -> TaskRunner[Any]:
+    """The task runner `run` asks for: a process pool, a Dask scheduler, or a LocalCluster.
+    The process pool's workers load `models` (spaCy pipelines) when they start."""
     if run.runner == "dask":
         from prefect_dask.task_runners import DaskTaskRunner
 
@@ -33,7 +40,58 @@ def task_runner(run: RunOptions) -> TaskRunner[Any]:
                 "dashboard_address": None,
             }
         )
-    return ProcessPoolTaskRunner(max_workers=run.worker_count, initializer=_ignore_sigint)
+    return WarmProcessPool(
+        max_workers=run.worker_count, initializer=_start_worker, initargs=(models,)
+    )
+
+
+def _start_worker(models: tuple[str, ...]) -> None:
+    """In a new worker process: ignore Ctrl-C, import the batch step's libraries and load the
+    models, so that the worker's first batch costs what its later ones do."""
+    _ignore_sigint()
+    from newslake.tasks.pages import batch  # noqa: F401 - its imports are the start-up
+    from newslake.tasks.text.entities import load_pipeline
+
+    for model in models:
+        load_pipeline(model)
+
+
+def _started() -> int:
+    """A task for a fresh worker: it returns once the worker's initializer has run."""
+    return 0
+
+
+class WarmProcessPool(ProcessPoolTaskRunner):
+    """Prefect's process pool, whose workers can be started before the flow run begins.
+
+    `warm()` enters the pool and gives each worker a trivial task, so that every worker
+    process is spawned at once and runs its initializer (`_start_worker`) in the background.
+    The flow run then uses this pool as it is: Prefect enters a *duplicate* of a flow's
+    runner, so a started pool duplicates to itself, and entering it again is a no-op.
+    """
+
+    def warm(self) -> None:
+        """Start every worker now; their start-up runs while the caller goes on."""
+        if not self._started:
+            self.__enter__()
+        if self._executor is not None:
+            for _ in range(self._max_workers or 1):
+                self._executor.submit(_started)
+
+    def duplicate(self) -> Self:
+        return self if self._started else super().duplicate()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The flow (and its runner) travels with each task to the workers: what a started pool
+        # holds (its executor, its message queue) cannot, and a worker never uses it.
+        return (type(self), (self._max_workers, None, self._initializer, self._initargs))
+
+    def __enter__(self) -> Self:
+        return self if self._started else super().__enter__()
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        if self._started:
+            super().__exit__(exc_type, exc_value, traceback)
 
 
 def _ignore_sigint() -> None:

@@ -4,13 +4,17 @@ on success (every test using the `cli` fixture checks that), on error, on SIGINT
 from __future__ import annotations
 
 import fcntl
+import os
 import signal
 import time
 from pathlib import Path
 
 import pytest
+from prefect import flow, task
 
+from newslake.flows.runners import WarmProcessPool, task_runner
 from newslake.tasks.lake.query import run_query
+from newslake.tasks.settings import RunOptions
 from tests.conftest import SAMPLES, Cli, corpus, marked_processes
 
 pytestmark = pytest.mark.slow
@@ -64,3 +68,41 @@ def test_a_small_run_uses_no_worker_processes(cli: Cli, tmp_path: Path) -> None:
     assert run.returncode == 0, output
     assert not any("multiprocessing.spawn" in p for p in seen)
     assert run_query(lake, "select count(*) from articles").item() == 11
+
+
+def _worker_pids() -> set[int]:
+    """This process's children that are process-pool workers."""
+    found = set()
+    for child in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in child.read_text().split():
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            if cmdline.exists() and b"multiprocessing.spawn" in cmdline.read_bytes():
+                found.add(int(pid))
+    return found
+
+
+@task
+def _pid() -> int:
+    return os.getpid()
+
+
+@flow
+def _pids(count: int) -> list[int]:
+    return [f.result() for f in [_pid.submit() for _ in range(count)]]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_warm_pool_starts_its_workers_before_the_flow_and_the_flow_uses_them() -> None:
+    """Workers started warm (flows/runners.py) are the ones the flow run's tasks run in, and
+    they end with the run."""
+    pool = task_runner(RunOptions(workers=2))
+    assert isinstance(pool, WarmProcessPool)
+    assert _worker_pids() == set()
+    pool.warm()
+    deadline = time.monotonic() + 120
+    while len(started := _worker_pids()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(started) == 2  # both spawned before any task was submitted
+    ran = _pids.with_options(task_runner=pool)(6)
+    assert set(ran) <= started
+    assert _worker_pids() == set()  # the flow run's end stopped them
