@@ -95,7 +95,7 @@ def main() -> None:
     print(f"| bare `trafilatura.extract` loop (defaults) | {1000 * bare / n:.1f} | |")
     if bare_full is not None:
         print(f"| bare extract + language id + NER loop | {1000 * bare_full / n:.1f} | |")
-    print(f"| newslake's batch work, unprofiled wall | {1000 * ours / n:.1f} | 100% |")
+    print(f"| newslake's batch work, wall under cProfile | {1000 * ours / n:.1f} | 100% |")
     for step, (suffix, name) in STEPS.items():
         seconds = _inclusive(stats, suffix, name)
         print(f"| {step} | {1000 * seconds / n:.1f} | {seconds / profiled:.0%} |")
