@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import spacy
@@ -78,11 +78,15 @@ def _gum(nlp: Any, docs: list[tuple[str, Any]], labels: set[str], batch: int) ->
     return score(zip(names, [g for _, g in docs], strict=True))[2]
 
 
-def _conll(nlp: Any, docs: list[tuple[str, Any]], labels: set[str], batch: int) -> float:
+def _conll(
+    nlp: Any, docs: list[tuple[str, Any]], labels: set[str], batch: int, *, own: bool = False
+) -> float:
+    """Exact mention F1; with `own`, each mention keeps the model's label instead of its
+    entity's (the type vote within an article switched off, everything else on)."""
     found = ent.find_entities(nlp, [("", t) for t, _ in docs], labels, batch)
     spans = [
-        {(m.start, m.end, _SPACY_TO_CONLL[e.label]) for e in ents for m in e.mentions
-         if m.start >= 0 and e.label in _SPACY_TO_CONLL}
+        {(m.start, m.end, _SPACY_TO_CONLL[m.label if own else e.label]) for e in ents
+         for m in e.mentions if m.start >= 0 and (m.label if own else e.label) in _SPACY_TO_CONLL}
         for ents in found
     ]  # fmt: skip
     return mention_f1(zip(spans, [g for _, g in docs], strict=True))[2]
@@ -91,6 +95,9 @@ def _conll(nlp: Any, docs: list[tuple[str, Any]], labels: set[str], batch: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="development", choices=["development", "held out"])
+    parser.add_argument(
+        "--together", default="", help="step numbers (1-based, comma-separated) off at once"
+    )
     args = parser.parse_args()
     settings = load_settings()
     labels, batch = set(settings.entities.labels), settings.entities.batch_size
@@ -124,6 +131,19 @@ def main() -> None:
     print(f"| newslake, every step | {full[0]:.3f} | {full[1]:.3f} |")
     print("\n| step (switched off alone) | GUM F1 without | step's worth | CoNLL F1 without "
           "| step's worth |\n|---|---|---|---|---|")  # fmt: skip
+    if args.together:
+        chosen = [list(STEPS)[int(n) - 1] for n in args.together.split(",")]
+        with ExitStack() as stack:
+            for name in chosen:
+                stack.enter_context(STEPS[name]())
+            both = (_gum(nlp, gum, labels, batch), _conll(nlp, conll, labels, batch))
+        print(f"\nswitched off together: {'; '.join(chosen)}")
+        print(f"GUM F1 {both[0]:.3f} ({both[0] - reference[0]:+.3f} vs bare), CoNLL F1 "
+              f"{both[1]:.3f} ({both[1] - reference[1]:+.3f} vs bare)")  # fmt: skip
+        return
+    own = _conll(nlp, conll, labels, batch, own=True)
+    print(f"| type vote within an article (each mention keeps the model's label) | — | — "
+          f"| {own:.3f} | {full[1] - own:+.3f} |", flush=True)  # fmt: skip
     for name, switch in STEPS.items():
         with switch():
             without = (_gum(nlp, gum, labels, batch), _conll(nlp, conll, labels, batch))

@@ -29,6 +29,9 @@ def main() -> None:
     scores: dict[tuple[str, Split], list[float]] = {
         (name, split): [] for name in names for split in (DEVELOPMENT, HELD_OUT)
     }
+    # Pages where newslake scores under trafilatura's precision setting, by where its text came
+    # from: (pages, F1 lost) per split and path.
+    losses: dict[tuple[Split, str], list[float]] = {}
     started = time.perf_counter()
     for key, item in gold.items():
         split = split_of(key)
@@ -38,7 +41,12 @@ def main() -> None:
         precise = trafilatura.extract(html, favor_precision=True, include_comments=False)
         scores["trafilatura precision", split].append(token_f1(precise, body))
         article = newslake_article(key, item["url"], html)
-        scores["newslake", split].append(token_f1(article.text if article else "", body))
+        ours = token_f1(article.text if article else "", body)
+        scores["newslake", split].append(ours)
+        reference = scores["trafilatura precision", split][-1]
+        if ours < reference - 0.005:
+            path = _path(html, article.text if article else "")
+            losses.setdefault((split, path), []).append(reference - ours)
     dev, held = len(scores["newslake", DEVELOPMENT]), len(scores["newslake", HELD_OUT])
     lines = [
         f"`make bench` / `python -m bench.extraction` — {len(gold)} pages of corpus/extraction "
@@ -56,9 +64,35 @@ def main() -> None:
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines.append("")
     lines.append(f"({time.perf_counter() - started:.0f} s for all three)")
+    lines += [
+        "",
+        "Pages where newslake scores under trafilatura precision (by more than 0.005), by where",
+        "newslake's text came from: pages, and F1 lost in all (mean over the split's pages).",
+        "",
+        "| split | text from | pages | F1 lost, summed | of the split's mean |",
+        "|---|---|---|---|---|",
+    ]
+    for (split, path), lost in sorted(losses.items()):
+        size = len(scores["newslake", split])
+        lines.append(
+            f"| {split} | {path} | {len(lost)} | {sum(lost):.3f} | {sum(lost) / size:.4f} |"
+        )
     print("\n".join(lines))
     record("Extraction F1 (corpus/extraction)", "\n".join(lines))
     snippets()
+
+
+def _path(html: str, text: str) -> str:
+    """Which of newslake's passes gave `text` (tasks/text/extract.py): trafilatura's fast pass,
+    its full pass, or neither (the page's marked article body, or no article at all)."""
+    options = {"favor_precision": True, "include_comments": False}
+    if not text:
+        return "no article"
+    if _fold(trafilatura.extract(html, fast=True, **options)) == _fold(text):
+        return "fast pass"
+    if _fold(trafilatura.extract(html, **options)) == _fold(text):
+        return "full pass"
+    return "marked body"
 
 
 def _fold(text: str | None) -> str:

@@ -27,6 +27,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,7 +93,8 @@ def main() -> None:
     if not (MUTANTS / "mutmut-stats.json").exists():
         _generate()
     names = all_mutants()
-    chosen = sorted(random.Random(args.seed).sample(names, args.sample)) if args.sample else names
+    # In the sample's own random order, so that a run stopped early still has a uniform sample.
+    chosen = random.Random(args.seed).sample(names, args.sample) if args.sample else names
     by_function, durations = _tests_by_function()
 
     def tests_of(name: str) -> list[str]:
@@ -100,20 +102,27 @@ def main() -> None:
         return sorted(by_function.get(name.partition("__mutmut_")[0], []), key=durations.get)
 
     union = sorted({t for n in chosen for t in tests_of(n)}, key=durations.get)
-    if _pytest(union, "", timeout_s=3600) != "survived":
+    if not RESULTS.exists() and _pytest(union, "", timeout_s=3600) != "survived":
         sys.exit("the tests fail with no mutant switched on: fix them first")
-    outcome: dict[str, str] = {}
+    # Each outcome is written as it comes: a run that is stopped resumes where it was.
+    outcome: dict[str, str] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    lock = threading.Lock()
 
     def run(name: str) -> None:
+        if name in outcome:
+            return
         tests = tests_of(name)
         budget = 120 + 3 * sum(durations.get(t, 10.0) for t in tests)
-        outcome[name] = _pytest(tests, name, budget) if tests else "no tests"
-        print(f"{len(outcome):4d}/{len(chosen)} {outcome[name]:8s} {name}", flush=True)
+        result = _pytest(tests, name, budget) if tests else "no tests"
+        with lock:
+            outcome[name] = result
+            RESULTS.write_text(json.dumps(outcome, indent=1, sort_keys=True))
+        print(f"{len(outcome):4d}/{len(chosen)} {result:8s} {name}", flush=True)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(run, chosen))
-    RESULTS.write_text(json.dumps(outcome, indent=1, sort_keys=True))
+    outcome = {n: outcome[n] for n in chosen}
     killed = [n for n, s in outcome.items() if s in ("killed", "timeout")]
     timeouts = [n for n, s in outcome.items() if s == "timeout"]
     left = [n for n, s in outcome.items() if s in ("survived", "no tests")]
