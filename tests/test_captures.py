@@ -115,3 +115,23 @@ def test_every_line_of_a_url_list_is_a_page_or_a_reject(tmp_path: Path) -> None:
         ("5", "load"),
     ]
     assert "file:///etc/passwd" in rows[0][2]
+
+
+def test_a_later_truncated_copy_leaves_the_articles_entities_and_quotes(tmp_path: Path) -> None:
+    """A capture that does not become the article's row brings none of its child rows: the
+    entities and quotes stay those of the row the lake keeps."""
+    lead = "Tom Becker, the harbour master, opened the meeting in Portsmouth on Monday."
+    said = "\u201cWe will rebuild the pier before the winter storms,\u201d said Anna Berg, the mayor."
+    complete = [lead, *PARAGRAPHS[:8], said, *PARAGRAPHS[8:]]
+    lake = tmp_path / "lake"
+    first = tmp_path / "complete.html"
+    _write(first, _page(complete), 1_700_000_000)
+    _run([first], lake)
+    children = "select name from entities union all select quote from quotes order by 1"
+    before = run_query(lake, children).rows()
+    assert ("Anna Berg",) in before
+    truncated = tmp_path / "truncated.html"
+    _write(truncated, _page(complete[:9]), 1_700_003_600)  # an hour later, cut before the quote
+    summary = _run([truncated], lake)
+    assert summary.tables["articles"].unchanged == 1
+    assert run_query(lake, children).rows() == before

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from newslake.tasks.lake.commit import commit_table, stage_frame
-from newslake.tasks.lake.query import QueryError, run_query
-from newslake.tasks.lake.store import LakeNotFoundError
-from newslake.tasks.lake.tables import articles_frame
+from newslake.tasks.lake.query import QueryError, connect, run_query
+from newslake.tasks.lake.store import Lake, LakeNotFoundError
+from newslake.tasks.lake.tables import articles_frame, captures_frame
 from tests.conftest import ARTICLE
 
 
@@ -63,3 +65,29 @@ def test_query_reads_the_lake_and_nothing_else(
         run_query(lake, sql.format(outside=outside, secret=secret))
     assert not outside.exists()
     assert run_query(lake, "explain select count(*) from articles").height > 0
+
+
+def test_a_days_view_reads_those_days_and_gives_older_files_the_new_columns(lake: Path) -> None:
+    """`connect(days=...)` (a run's health step) reads only the days asked for, and a file
+    written before a column existed reads with that column as null, as the full views do."""
+    untitled = replace(ARTICLE, article_id="a2", url="https://news.example/2", title=None)
+    frame = articles_frame([ARTICLE, untitled])
+    stage_frame(lake, "r", "captures", 0, captures_frame(frame))
+    commit_table.fn(lake, "r", "captures")
+    (day_file,) = Lake.of(lake).partition_files("captures")
+    old = pl.read_parquet(day_file).drop("with_wire")  # as a lake from before the column
+    old.write_parquet(day_file)
+    day = ARTICLE.fetched_at.date()
+    con = connect(lake, days={day})
+    try:
+        rows = con.sql(
+            "select article_id, with_title, with_wire from captures order by 1"
+        ).fetchall()
+        assert rows == [("a1", True, None), ("a2", False, None)]
+    finally:
+        con.close()
+    con = connect(lake, days={day.replace(year=day.year - 1)})
+    try:
+        assert con.sql("select count(*) from captures").fetchall() == [(0,)]
+    finally:
+        con.close()
