@@ -4,6 +4,7 @@ that share only boilerplate do not."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,15 @@ def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(tmp_path: Pa
 
     outlets = run_query(lake, readme_sql("one story's outlets in order of publication"))
     assert outlets["domain"].to_list() == ["wire.example", "daily.example", "weekly.example"]
+    # Every copy's story starts when its first article was published.
+    firsts = run_query(
+        lake,
+        "select a.domain, s.first_at from stories s join articles a using (article_id) "
+        "where s.story_id = (select article_id from articles where domain = 'wire.example') "
+        "order by 1",
+    ).rows()
+    wire_time = datetime(2022, 9, 1, 8, tzinfo=UTC)
+    assert firsts == [(d, wire_time) for d in ("daily.example", "weekly.example", "wire.example")]
 
     # The same pages in one run, in another order, give the same stories.
     again = tmp_path / "again"
