@@ -1,6 +1,7 @@
 """Quote finding and speaker attribution on ../shared/corpus/quotes/polnear and the seed.
 
-Run: `.venv/bin/python -m bench.quotes`. One annotator per document (the first by name).
+Run: `.venv/bin/python -m bench.quotes [--split train]` (train alone: the development split).
+One annotator per document (the first by name).
 Gold quotes are the direct ones (content in quotation marks). Predicted rows that share a
 `group_id` (a quotation split by its attribution) are one predicted quote, as PolNeAR annotates
 such a quotation as one content with several spans. A gold quote is found when a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -176,7 +178,9 @@ def main() -> None:
     settings = load_settings()
     nlp = load_pipeline(settings.entities.model_for("en") or "")
     labels = settings.entities.labels
-    splits = {name: score_split(root / name, nlp, labels) for name in ("train", "dev")}
+    # `--split train` scores the development split only (rules are changed against it).
+    names = ("train",) if "--split" in sys.argv and "train" in sys.argv else ("train", "dev")
+    splits = {name: score_split(root / name, nlp, labels) for name in names}
     seed = require("seed")
     seed_gold = json.loads((seed / "kharkiv-offensive.quotes.json").read_text())["quotes"]
     article = seed_article()
@@ -203,7 +207,7 @@ def main() -> None:
     docs = {name: sum(1 for _ in _documents(root / name)) for name in splits}
     lines = [
         f"`python -m bench.quotes` — PolNeAR train ({docs['train']} documents, rules are "
-        f"written against it) and dev ({docs['dev']}, not looked at), direct quotes, one "
+        f"written against it) and dev ({docs.get('dev', 0)}, not looked at), direct quotes, one "
         "annotator per document (scoring in the module docstring); and the seed article.",
         "",
         "| split | system | gold quotes | found (recall) | predicted | correct (precision) "
@@ -217,14 +221,16 @@ def main() -> None:
                 f"| {t['pred']} | {t['correct']} ({t['correct'] / max(t['pred'], 1):.3f}) | "
                 f"{t['speaker']} ({t['speaker'] / max(t['found'], 1):.3f}) |"
             )
-    lines += ["", _speed(root / "dev", nlp, labels)]
+    if "dev" in splits:
+        lines += ["", _speed(root / "dev", nlp, labels)]
     lines += [
         "",
         f"Seed article: {seed_found} of {len(seed_gold)} quotes found, {seed_right} of "
         f"{len(seed_gold)} attributed to the right speaker.",
     ]
     print("\n".join(lines))
-    record("Quotes (corpus/quotes/polnear, seed)", "\n".join(lines))
+    if "dev" in splits:
+        record("Quotes (corpus/quotes/polnear, seed)", "\n".join(lines))
 
 
 if __name__ == "__main__":
