@@ -13,8 +13,6 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from newslake.flows.ingest import RunSummary, ingest
 from newslake.tasks.lake.query import run_query
-from newslake.tasks.pages.batch import process_in_turn
-from newslake.tasks.records import RawPage, Reject
 from newslake.tasks.settings import load_settings
 from tests.conftest import SAMPLES, assert_accounted, input_pages, lake_sources
 
@@ -139,25 +137,3 @@ def test_samples_and_hostile_inputs_every_page_accounted_for(tmp_path: Path, lak
     assert (
         pl.scan_parquet(lake / "rejects", hive_partitioning=True).collect().height == first.rejected
     )
-
-
-def test_a_stream_processed_in_turn_stages_each_batch_under_its_number(lake: Path) -> None:
-    """What a shard or a day does in its task: the stream's batches one after another, each
-    staged under its own number from `first_batch`, and their counts summed."""
-    settings = replace(load_settings(), lake=str(lake))
-    settings = replace(settings, run=replace(settings.run, batch_pages=2))
-    pages = [
-        RawPage(
-            source=f"p{n}.html",
-            url=None,
-            body=f"<html><body>{_article(str(n))}</body></html>".encode(),
-        )
-        for n in range(3)
-    ]
-    broken = Reject(source="bad.html", url=None, stage="load", error="LoadError", reason="x")
-    totals = process_in_turn([*pages, broken], settings=settings, run_id="turn", first_batch=5)
-    assert (totals.pages, totals.articles, dict(totals.rejects)) == (4, 3, {"load": 1})
-    staged = sorted(p.name for p in (lake / "_staging" / "turn" / "articles").iterdir())
-    assert staged == ["000000000005.parquet", "000000000006.parquet"]
-    sources = pl.read_parquet(lake / "_staging" / "turn" / "articles").get_column("source")
-    assert sorted(sources.to_list()) == ["p0.html", "p1.html", "p2.html"]
