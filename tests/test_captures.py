@@ -121,7 +121,9 @@ def test_a_later_truncated_copy_leaves_the_articles_entities_and_quotes(tmp_path
     """A capture that does not become the article's row brings none of its child rows: the
     entities and quotes stay those of the row the lake keeps."""
     lead = "Tom Becker, the harbour master, opened the meeting in Portsmouth on Monday."
-    said = "\u201cWe will rebuild the pier before the winter storms,\u201d said Anna Berg, the mayor."
+    said = (
+        "\u201cWe will rebuild the pier before the winter storms,\u201d said Anna Berg, the mayor."
+    )
     complete = [lead, *PARAGRAPHS[:8], said, *PARAGRAPHS[8:]]
     lake = tmp_path / "lake"
     first = tmp_path / "complete.html"

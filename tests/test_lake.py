@@ -136,3 +136,12 @@ def test_a_page_that_became_an_article_leaves_rejects(lake: Path) -> None:
     resolved = pl.Series("source", ["in.html"])
     commit_table.fn(lake, "run2", "rejects", resolved)
     assert not list((lake / "rejects").rglob("*.parquet"))
+
+
+def test_an_undated_article_is_partitioned_by_its_capture_day() -> None:
+    """No publication date: the day the page was fetched, else the day it was extracted."""
+    later = datetime(2024, 3, 9, tzinfo=UTC)  # extracted a week after the fetch (a reprocess)
+    fetched = replace(ARTICLE, published_at=None, extracted_at=later)
+    extracted = replace(fetched, article_id="a2", fetched_at=None)
+    days = articles_frame([fetched, extracted])["date"].to_list()
+    assert days == [ARTICLE.fetched_at.date(), later.date()]

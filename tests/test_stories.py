@@ -4,6 +4,7 @@ that share only boilerplate do not."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from newslake.flows.ingest import ingest
 from newslake.tasks.lake.query import run_query
-from tests.conftest import readme_sql
+from newslake.tasks.lake.stories import signature_rows
+from newslake.tasks.lake.tables import articles_frame
+from tests.conftest import ARTICLE, readme_sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -147,3 +150,17 @@ def test_a_copy_that_links_two_stories_merges_them(tmp_path: Path) -> None:
         "a.example": "a.example", "b.example": "a.example", "c.example": "a.example",
     }  # fmt: skip
     assert run_query(lake, "select count(*) from stories").item() == 3
+
+
+def test_articles_that_share_no_text_share_no_band() -> None:
+    """The bands are the candidate filter: only articles with text in common are compared, so
+    a commit's story step reads a handful of candidates, not every article of the window."""
+    frame = articles_frame(
+        [
+            replace(ARTICLE, article_id="a1", text=" ".join(_paragraphs(1))),
+            replace(ARTICLE, article_id="a2", text=" ".join(_paragraphs(2))),
+        ]
+    )
+    first, second = signature_rows(frame)["bands"].to_list()
+    assert len(set(first)) == len(first) > 1
+    assert set(first).isdisjoint(second)
