@@ -91,3 +91,18 @@ def test_a_days_view_reads_those_days_and_gives_older_files_the_new_columns(lake
         assert con.sql("select count(*) from captures").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_a_view_from_a_day_reads_nothing_older(lake: Path) -> None:
+    """`connect(since=...)` (`newslake health --days`) lists the partitions from that day on
+    and reads no older file: an older partition that cannot be read does not matter."""
+    older = replace(ARTICLE, article_id="a0", published_at=ARTICLE.published_at.replace(year=2023))
+    stage_frame(lake, "r", "articles", 0, articles_frame([ARTICLE, older]))
+    commit_table.fn(lake, "r", "articles")
+    old_file = next(f for f in Lake.of(lake).partition_files("articles") if "2023-" in f)
+    Path(old_file).write_bytes(b"not parquet")
+    con = connect(lake, since=ARTICLE.published_at.date())
+    try:
+        assert con.sql("select article_id from articles").fetchall() == [("a1",)]
+    finally:
+        con.close()
