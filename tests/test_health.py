@@ -159,6 +159,10 @@ def test_each_outlet_gets_its_status_since_and_reason(outlets) -> None:
     failing = found["127.0.0.1"]
     # New for its first four days (18 pages of history, 20 needed), ok from the fifth.
     assert (steady.status, steady.since) == ("ok", DAYS[4])
+    words, usual = re.fullmatch(
+        rf"median words (\d+) against its usual (\d+) since {DAYS[4]}", steady.reason
+    ).groups()
+    assert 350 < int(words) < 2 * int(usual)
     assert (layout.status, layout.since) == ("drift", CHANGED)
     before, after = re.fullmatch(
         rf"median words fell from (\d+) to (\d+) since {CHANGED}", layout.reason

@@ -81,9 +81,10 @@ def test_a_days_view_reads_those_days_and_gives_older_files_the_new_columns(lake
     con = connect(lake, days={day})
     try:
         rows = con.sql(
-            "select article_id, with_title, with_wire from captures order by 1"
+            "select article_id, with_title, body_declared, with_wire from captures order by 1"
         ).fetchall()
-        assert rows == [("a1", True, None), ("a2", False, None)]
+        # Neither article says whether its body was marked: not declared, not unknown.
+        assert rows == [("a1", True, False, None), ("a2", False, False, None)]
     finally:
         con.close()
     con = connect(lake, days={day.replace(year=day.year - 1)})
