@@ -19,6 +19,7 @@ from pytest_httpserver import HTTPServer
 
 from newslake.flows.ingest import ingest
 from newslake.tasks.lake.health import health, outlet_changes
+from newslake.tasks.lake.health_plot import draw
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.settings import load_settings
@@ -314,3 +315,16 @@ def test_a_runs_health_step_reads_only_its_own_days(outlets, tmp_path, monkeypat
     before = pl.read_parquet(outlets[0] / "_health" / "days.parquet")
     after = pl.read_parquet(lake / "_health" / "days.parquet")
     assert after.sort("domain", "day").equals(before.sort("domain", "day"))
+
+
+def test_the_plot_draws_each_judged_outlet(outlets, tmp_path) -> None:
+    """`--plot`'s drawing in this process (the CLI test runs it in a subprocess): a PNG with a
+    row of two charts per outlet."""
+    verdicts, rows = health(outlets[0], load_settings().health, days=7)
+    plot = tmp_path / "health.png"
+    draw(verdicts, rows, plot)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+
+    height = matplotlib.image.imread(str(plot)).shape[0]
+    assert height == round(2.2 * len(verdicts) * 110)  # 2.2 inches a row, at 110 dpi
