@@ -87,6 +87,8 @@ def test_a_days_view_reads_those_days_and_gives_older_files_the_new_columns(lake
         assert rows == [("a1", True, False, None), ("a2", False, False, None)]
     finally:
         con.close()
+    everything = run_query(lake, "select article_id, with_wire from captures order by 1")
+    assert everything.rows() == [("a1", None), ("a2", None)]  # the full views do the same
     con = connect(lake, days={day.replace(year=day.year - 1)})
     try:
         assert con.sql("select count(*) from captures").fetchall() == [(0,)]
