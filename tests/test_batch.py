@@ -21,7 +21,7 @@ def _article(name: str) -> str:
     return (
         "<p>"
         + " ".join(
-            f"Number {i}: the cafe {name} reopened after the storm on the harbour front."
+            f"Number {i}: Maria Lopez said the cafe {name} reopened in Lisbon after the storm."
             for i in range(15)
         )
         + "</p>"
@@ -44,6 +44,8 @@ def test_a_stream_processed_in_turn_stages_each_batch_under_its_number(lake: Pat
     broken = Reject(source="bad.html", url=None, stage="load", error="LoadError", reason="x")
     totals = process_in_turn([*pages, broken], settings=settings, run_id="turn", first_batch=5)
     assert (totals.pages, totals.articles, dict(totals.rejects)) == (4, 3, {"load": 1})
+    entities = pl.read_parquet(lake / "_staging" / "turn" / "entities")
+    assert totals.entities == entities.height > 0  # the batches' counts summed
     staged = sorted(p.name for p in (lake / "_staging" / "turn" / "articles").iterdir())
     assert staged == ["000000000005.parquet", "000000000006.parquet"]
     sources = pl.read_parquet(lake / "_staging" / "turn" / "articles").get_column("source")
