@@ -13,6 +13,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from newslake.flows.ingest import RunSummary, ingest
 from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.runlog import recent_runs
 from newslake.tasks.settings import load_settings
 from tests.conftest import SAMPLES, assert_accounted, input_pages, lake_sources
 
@@ -100,6 +101,8 @@ def test_samples_and_hostile_inputs_every_page_accounted_for(tmp_path: Path, lak
     given = (given - {str(hostile / "bad.warc")}) | set(archive)
     assert_accounted(lake, given)
     assert first.articles >= 14
+    (run,) = recent_runs(lake).rows(named=True)  # the run log's one row says what the run did
+    assert (run["run_id"], run["articles"]) == (first.run_id, first.articles)
     rejects = run_query(lake, "select source, stage, reason from rejects")
     by_file = {Path(s.split(":")[0].split("#")[0]).name: (st, r) for s, st, r in rejects.rows()}
     for name in (
