@@ -82,7 +82,17 @@ def test_quick_start_commands(cli: Cli, lake_url: str) -> None:
         "-f", "json", "--lake", lake_url,
     )  # fmt: skip
     assert quotes.returncode == 0, quotes.stdout
-    assert len(json.loads(quotes.stdout)) == 3
+    said = sorted(q["quote"][:30] for q in json.loads(quotes.stdout))
+    assert said == [
+        "Here we are on a historic day ",
+        # Wrong since the 2,400-character look-back (bench/RESULTS.md "Quotes"): Saeb Erekat's
+        # "he added" quote and a phrase of Russia's foreign ministry go to the article's most
+        # quoted person. Kept for the gain on PolNeAR; a fix shows up here.
+        "We are going to the (UN) Gener",
+        "another measure contradicting",
+        "corrected an historic injustic",
+        "very moved",
+    ]
 
     runs = cli("runs", "--lake", lake_url)
     assert runs.returncode == 0, runs.stdout
