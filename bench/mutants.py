@@ -92,6 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (MUTANTS / "mutmut-stats.json").exists():
         _generate()
+    if not (MUTANTS / "mutmut-stats.json").exists():
+        sys.exit("mutmut could not map the tests to functions (its output is above)")
     names = all_mutants()
     # In the sample's own random order, so that a run stopped early still has a uniform sample.
     chosen = random.Random(args.seed).sample(names, args.sample) if args.sample else names
