@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newslake.flows.stopping import descendants, stop_now
+from newslake.flows.stopping import abandon, descendants, stop_now
 from newslake.tasks.configfiles import config_file
 from newslake.tasks.errors import ConfigError
 
@@ -46,6 +46,7 @@ __all__ = [
 # a service manager's stop timeout (systemd's default is 90 s).
 STOP_DEADLINE_S = 5.0
 _KILLED = "stopped at once: runs in progress were killed (the lake is whole)"
+_NOT_STARTED = "stopped: no run had started"
 _LAST_RESORT_S = 3.0
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -175,6 +176,12 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
                 stop_now(signum, _KILLED)
             if on_stop is not None:
                 on_stop()
+            if not self.started or getattr(self, "_loop", None) is None:
+                # Prefect would raise SystemExit from the handler in whatever frame the signal
+                # interrupted; raised inside an object's finalizer it is lost ("Exception
+                # ignored in __del__"), and serve ran on until its deadline killed it (exit
+                # 130). Nothing is running yet: exit now, with what serve started.
+                abandon(0, _NOT_STARTED)
             super().handle_sigterm(*args, **kwargs)
             if self.stopping:
                 timer = threading.Timer(STOP_DEADLINE_S, self._force_stop, args=(signum,))
