@@ -63,7 +63,8 @@ def connect(
     DuckDB needs no extension download (httpfs) and uses the same credentials as the pipeline.
     With `since`, each view holds only the partitions from that day on, so nothing older is
     read (not even a file's footer). With `days`, each view holds only those days' partitions,
-    read into memory with one request a file: what a run's health check uses
+    read into memory with one request a file, and only the tables the publishers view reads
+    (the others are empty): what a run's health check uses
     (`tasks/lake/health.py`), whose cost must not grow with the lake's span of days. (The
     publishers view reads articles from its first day on, for the outlet of a story's first
     article; one published after the run's last day is not looked for.)
@@ -79,7 +80,10 @@ def connect(
         # Wrapped below: captures with is_current, stories without their MinHash columns.
         name = f"_{table}" if table in ("captures", "stories") else table
         if days is not None:
-            _register_days(con, lake, name, table, schema, days)
+            if table in _PUBLISHER_TABLES:
+                _register_days(con, lake, name, table, schema, days)
+            else:
+                con.execute(_empty_view(name, schema))
             continue
         files = _files(lake, table, since)
         if files:
@@ -113,6 +117,10 @@ def connect(
     create_publishers_view(con, raw=raw)
     _sandbox(con, lake)
     return con
+
+
+# What the publishers view reads: a days connection (a run's health step) reads these only.
+_PUBLISHER_TABLES = frozenset({"articles", "captures", "rejects", "stories"})
 
 
 def _register_days(
