@@ -77,6 +77,7 @@ bench: install ## run the benchmarks over ../shared/corpus (figures go to bench/
 	$(VENV)/bin/python -m bench.extraction
 	$(VENV)/bin/python -m bench.metadata
 	$(VENV)/bin/python -m bench.entities
+	$(VENV)/bin/python -m bench.entities_ingest --split both
 	$(VENV)/bin/python -m bench.quotes
 	$(VENV)/bin/python -m bench.fetch
 	$(VENV)/bin/python -m bench.throughput

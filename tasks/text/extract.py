@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from types import FrameType
 
-import py3langid
 import trafilatura
 from lxml.html import HtmlElement, fromstring
 from trafilatura.settings import Document, Extractor
@@ -37,6 +36,7 @@ from newslake.tasks.text.dates import (
     parse_timestamp,
     plausible_time,
 )
+from newslake.tasks.text.language import identify
 from newslake.tasks.text.metadata import (
     PageMeta,
     bylines,
@@ -63,9 +63,6 @@ _FEED_ROOT = re.compile(
 # The body the page marks must hold at least this share of trafilatura's words to replace them;
 # a smaller marked body is a teaser or a fragment, not the article.
 _MARKED_BODY_SHARE = 0.9
-# Language identification reads this many characters: enough for a confident answer, and a
-# fixed cost per page however long the article.
-_LANGUAGE_SAMPLE = 1500
 # A feed or sitemap announces itself in its first bytes (the XML declaration and root element).
 _ROOT_SNIFF = 4096
 # A fast-pass text this long is kept without trafilatura's fallback comparison. Chosen on the
@@ -160,14 +157,6 @@ def _identity(url: str | None, text: str) -> tuple[str, str]:
     """(article_id, content_hash): the id follows the canonical URL, else the normalised text."""
     content_hash = digest(" ".join(text.split()))
     return (digest(url) if url else content_hash), content_hash
-
-
-def _language(text: str, declared: str | None) -> str | None:
-    """The language of the text itself; a page's declared language is often its template's."""
-    if _words(text) < 5:
-        return declared
-    lang, _score = py3langid.classify(text[:_LANGUAGE_SAMPLE])
-    return str(lang)
 
 
 def _authors(
@@ -277,7 +266,7 @@ def article_from_html(
         wire=wire_of(text, authors),
         is_free=meta.is_free,
         body_declared=bool(meta.body_nodes),
-        language=_language(text, doc.language),
+        language=identify(text, doc.language),
         sitename=sitename,
         description=doc.description,
         categories=tuple(doc.categories or ()),
@@ -310,7 +299,7 @@ def article_from_text(
         authors=clean_authors(pre.authors),
         published_at=first_plausible([pre.published_at], captured=page.fetched_at, options=options),
         wire=wire_of(pre.text, pre.authors),
-        language=pre.language or _language(pre.text, None),
+        language=pre.language or identify(pre.text, None),
         sitename=None,
         description=None,
         categories=(),
