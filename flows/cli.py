@@ -391,6 +391,26 @@ def reindex(
     console.print(f"indexed {rows:,} rows of {store.url}")
 
 
+@app.command()
+def compact(lake: LakeOption = None) -> None:
+    """Merge the files runs have added to each day partition into one (readable throughout)."""
+    from newslake.tasks.lake.commit import lake_lock
+    from newslake.tasks.lake.partitions import compact_lake
+    from newslake.tasks.lake.store import Lake
+    from newslake.tasks.lake.tables import SCHEMAS
+
+    try:
+        store = Lake.existing(lake or load_settings().lake)
+        with lake_lock(store):
+            done = compact_lake(store, list(SCHEMAS))
+    except NewslakeError as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:
+        raise _fail(StorageError(exc)) from exc
+    merged = ", ".join(f"{table} {days}" for table, days in done.items() if days) or "none"
+    console.print(f"compacted days: {merged}")
+
+
 def _from_lake[T](read: Callable[[str, T], pl.DataFrame], lake: str | None, arg: T) -> pl.DataFrame:
     """What `read` answers for the lake (the flag's, else the configured one), or exit 1 saying
     why not (no lake there, bad SQL, bad settings)."""

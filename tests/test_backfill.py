@@ -99,7 +99,7 @@ def test_reprocess_replaces_rows_of_an_older_extractor(httpserver: HTTPServer, l
         start=DAYS[0], end=DAYS[0], inputs=[sitemap], settings=_settings(lake)
     )
     # Pretend the rows were written by an older release.
-    part = next((lake / "articles").glob("date=*/part-0.parquet"))
+    part = next((lake / "articles").glob("date=*/*.parquet"))
     old = pl.read_parquet(part, hive_partitioning=False)
     old.with_columns(pl.lit("0.0.1+old").alias("extractor_version")).write_parquet(part)
 

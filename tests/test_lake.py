@@ -40,8 +40,8 @@ def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
     _commit(lake, "run1", [ARTICLE, undated])
     files = sorted(p.relative_to(lake).as_posix() for p in (lake / "articles").rglob("*.parquet"))
     assert files == [
-        "articles/date=2024-03-01/part-0.parquet",
-        "articles/date=2024-03-02/part-0.parquet",
+        "articles/date=2024-03-01/part-run1.parquet",  # one file per day, named after its run
+        "articles/date=2024-03-02/part-run1.parquet",
     ]
     frame = _read(lake)
     assert frame.schema["date"] == pl.Date
@@ -59,7 +59,7 @@ def test_partitions_read_back_by_duckdb_and_polars(lake: Path) -> None:
 
 def test_recommit_of_same_rows_changes_nothing(lake: Path) -> None:
     _commit(lake, "run1", [ARTICLE])
-    path = lake / "articles" / "date=2024-03-01" / "part-0.parquet"
+    path = lake / "articles" / "date=2024-03-01" / "part-run1.parquet"
     before = path.stat().st_mtime_ns
     stats = _commit(lake, "run2", [replace(ARTICLE, run_id="run2")])
     assert stats.unchanged == 1
@@ -151,15 +151,22 @@ def test_an_undated_article_is_partitioned_by_its_capture_day() -> None:
 
 
 def test_rows_merge_into_a_partition_written_before_a_column_existed(lake: Path) -> None:
-    """An upgrade: a day's file from an older newslake lacks a column; a run that adds a row to
-    that day keeps the old row, with the column empty."""
-    stage_frame(lake, "r1", "articles", 0, articles_frame([ARTICLE]))
+    """An upgrade: a day's file from an older newslake lacks a column; a run that changes a
+    row of that day merges the old file's rows, with the column empty."""
+    old = replace(ARTICLE, article_id="a0", url="https://news.example/0", content_hash="h0")
+    stage_frame(lake, "r1", "articles", 0, articles_frame([ARTICLE, old]))
     commit_table.fn(lake, "r1", "articles")
     drop_staging(lake, "r1")
     (path,) = Lake.of(lake).partition_files("articles")
     pl.read_parquet(path).drop("seo_title").write_parquet(path)
+    changed = replace(ARTICLE, text="New text.", content_hash="h9")
     newer = replace(ARTICLE, article_id="a2", url="https://news.example/2", seo_title="SEO")
-    stage_frame(lake, "r2", "articles", 0, articles_frame([newer]))
+    stage_frame(lake, "r2", "articles", 0, articles_frame([changed, newer]))
     commit_table.fn(lake, "r2", "articles")
-    rows = pl.read_parquet(path).select("article_id", "seo_title").sort("article_id").rows()
-    assert rows == [("a1", None), ("a2", "SEO")]
+    (merged,) = Lake.of(lake).partition_files("articles")  # the day's files merged into one
+    rows = pl.read_parquet(merged).select("article_id", "seo_title", "text").sort("article_id")
+    assert rows.rows() == [
+        ("a0", None, ARTICLE.text),
+        ("a1", None, "New text."),
+        ("a2", "SEO", ARTICLE.text),
+    ]

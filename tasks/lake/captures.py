@@ -16,8 +16,9 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from newslake.tasks.lake.commit import Staging, partition_file, read_staged, read_staged_batches
+from newslake.tasks.lake.commit import Staging, read_staged, read_staged_batches
 from newslake.tasks.lake.index import LakeIndex
+from newslake.tasks.lake.partitions import day_files, newest_rows
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
 
@@ -32,15 +33,15 @@ def _lake_rows(lake: Lake, index: LakeIndex, ids: pl.Series) -> pl.DataFrame:
     """The lake's current article rows of these articles (their capture, time and length),
     read from the partitions the index names for them."""
     columns = ["article_id", "capture_id", "fetched_at", "extracted_at", "word_count"]
-    files = [partition_file(lake, "articles", day) for day in sorted(index.days("articles", ids))]
-    frames = [f for f in (lake.read_optional(p, columns) for p in files) if f is not None]
+    days = sorted(index.days("articles", ids))
+    frames = [lake.read([p], columns) for day in days for p in day_files(lake, "articles", day)]
     if not frames:
         return pl.DataFrame(
             schema={"article_id": pl.String, "capture_id": pl.String, "captured_at": pl.Datetime,
                     "word_count": pl.Int32}
         )  # fmt: skip
     return (
-        pl.concat(frames, how="vertical_relaxed")
+        newest_rows(frames, "article_id")
         .filter(pl.col("article_id").is_in(ids.implode()))
         .select("article_id", "capture_id", CAPTURED_AT, "word_count")
     )

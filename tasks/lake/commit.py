@@ -1,11 +1,11 @@
 """The lake's tables: hive-partitioned Parquet, written atomically and idempotently.
 
-Layout: `LAKE/<table>/date=YYYY-MM-DD/part-0.parquet`, one file per partition. A run first
-*stages* each batch under `LAKE/_staging/<run_id>/` (outside every table root, so readers never
-see it), then *commits*: for each partition the run touches it merges the staged rows with the
-rows already there (a re-ingested page replaces its row; an unchanged page keeps its old row),
-writes the merged file under a temporary name and moves it over `part-0.parquet`
-(`tasks/lake/store.py`).
+Layout: `LAKE/<table>/date=YYYY-MM-DD/part-<writer>.parquet` (`tasks/lake/partitions.py`). A
+run first *stages* each batch under `LAKE/_staging/<run_id>/` (outside every table root, so
+readers never see it), then *commits*: rows new to a day are added to it as the run's own file;
+a day where the run changes rows (a re-ingested page replaces its row; an unchanged page keeps
+its old row) is merged into one new file that replaces the day's files (`tasks/lake/store.py`
+writes under a temporary name and moves it into place).
 A reader sees the old partition or the new one, never half of either, and a run killed at any
 point leaves the tables as they were before its commit of that partition. The lake's lock keeps
 two runs from writing the same lake at once.
@@ -24,7 +24,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
-from newslake.tasks.crashpoints import crash_point
 from newslake.tasks.lake.index import (
     KINDS,
     LakeIndex,
@@ -33,8 +32,9 @@ from newslake.tasks.lake.index import (
     index_rows,
     rebuild_index,
 )
+from newslake.tasks.lake.partitions import add_to_day, read_day, replace_day
 from newslake.tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
-from newslake.tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName, conform
+from newslake.tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
 
 __all__ = [
     "CommitStats",
@@ -46,14 +46,12 @@ __all__ = [
     "read_staged_batches",
     "Staging",
     "lake_lock",
-    "partition_file",
     "settle_lake",
     "stage_frame",
     "known_sources",
     "write_part",
 ]
 
-_PART = "part-0.parquet"
 _STAGING = "_staging"
 
 
@@ -113,27 +111,6 @@ def stage_frame(
     return path
 
 
-def partition_file(lake: Lake, table: TableName, day: date) -> str:
-    """The one file of a table's partition."""
-    return lake.path(table, f"{PARTITION}={day.isoformat()}", _PART)
-
-
-def _read_partition(lake: Lake, path: str, table: TableName) -> pl.DataFrame:
-    frame = lake.read_optional(path)
-    return SCHEMAS[table].to_frame() if frame is None else conform(frame, SCHEMAS[table])
-
-
-def _replace_partition(lake: Lake, path: str, merged: pl.DataFrame, existing: pl.DataFrame) -> None:
-    """Put a partition's merged rows in place: nothing when they equal what is there (a re-run
-    rewrites no file), removal when none are left, else an atomic replace."""
-    if merged.height == 0:
-        if existing.height:
-            lake.remove(path)
-    elif not merged.equals(existing):
-        lake.write(merged, path)
-        crash_point("partition-replaced")
-
-
 class _Placement:
     """Where the rows a commit touched now live: the index rows of each partition it wrote,
     handed to the index once the table is committed."""
@@ -143,6 +120,7 @@ class _Placement:
         self.days: set[date] = set()
         self.values: dict[str, list[pl.Series]] = {kind.name: [] for kind in KINDS[table]}
         self.rows: list[pl.DataFrame] = []
+        self.added: list[pl.DataFrame] = []
 
     def record(self, day: date, affected: pl.DataFrame, merged: pl.DataFrame) -> None:
         """Note a written day: the rows it held or holds for the staged keys (`affected`) name
@@ -155,7 +133,15 @@ class _Placement:
         held = merged.filter(ours).with_columns(pl.lit(day).alias(PARTITION))
         self.rows.append(index_rows(self.table, held))
 
+    def add(self, day: date, rows: pl.DataFrame) -> None:
+        """Note rows added to a day beside its other files: their index rows are added, and the
+        index rows of the day's other files stay (their keys may be the same: an article's
+        second capture)."""
+        self.added.append(index_rows(self.table, rows.with_columns(pl.lit(day).alias(PARTITION))))
+
     def apply(self, index: LakeIndex) -> None:
+        if self.added:
+            index.add(pl.concat(self.added))
         if not self.days:
             return
         rows = pl.concat(self.rows)
@@ -290,9 +276,12 @@ def commit_table(
     placement = _Placement(table)
     new = updated = unchanged = 0
     for day in days:
-        path = partition_file(lake, table, day)
-        existing = _read_partition(lake, path, table)
         incoming = by_day.get((day,), empty)
+        if day not in held:  # no row of the day is touched: the staged rows are only added
+            add_to_day(lake, table, day, incoming.sort(key), run_id)
+            placement.add(day, incoming)
+            continue
+        existing, files, stale = read_day(lake, table, day)
         before = existing.filter(pl.col(key).is_in(staged_keys))
         same = incoming.join(before, on=[key, *content], how="semi")
         changed = incoming.join(same, on=key, how="anti")
@@ -306,7 +295,7 @@ def commit_table(
         merged = pl.concat([kept, changed]).sort(key)
         unchanged += same.height
         updated += changed.join(before, on=key, how="semi").height
-        _replace_partition(lake, path, merged, existing.sort(key))
+        replace_day(lake, table, day, merged, existing.sort(key), files, run_id, stale=stale)
         placement.record(day, pl.concat([existing.filter(touched), incoming]), merged)
     placement.apply(index)
     if alone:
@@ -348,16 +337,20 @@ def commit_children(
     last = scanned.group_by("article_id").agg(pl.col("_batch").max())
     staged = scanned.join(last, on=["article_id", "_batch"], how="semi").drop("_batch")
     ids = staged["article_id"].unique()
-    days = sorted(set(staged[PARTITION].to_list()) | index.days(table, ids))
+    held = index.days(table, ids)
+    days = sorted(set(staged[PARTITION].to_list()) | held)
     order = ["article_id", KEYS[table]]
     placement = _Placement(table)
     for day in days:
-        path = partition_file(lake, table, day)
-        existing = _read_partition(lake, path, table)
-        kept = existing.filter(~pl.col("article_id").is_in(ids.implode()))
         incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
+        if day not in held:  # none of the day's articles had rows here: only added
+            add_to_day(lake, table, day, incoming.sort(order), run_id)
+            placement.add(day, incoming)
+            continue
+        existing, files, stale = read_day(lake, table, day)
+        kept = existing.filter(~pl.col("article_id").is_in(ids.implode()))
         merged = pl.concat([kept, incoming]).sort(order)
-        _replace_partition(lake, path, merged, existing.sort(order))
+        replace_day(lake, table, day, merged, existing.sort(order), files, run_id, stale=stale)
         placement.record(day, staged.select("article_id"), merged)
     placement.apply(index)
     if alone:

@@ -28,9 +28,10 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash
 
-from newslake.tasks.lake.commit import Staging, partition_file, read_staged
+from newslake.tasks.lake.commit import Staging, read_staged
 from newslake.tasks.lake.daterange import around
 from newslake.tasks.lake.index import LakeIndex
+from newslake.tasks.lake.partitions import day_files
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import PARTITION, STORIES
 
@@ -111,15 +112,14 @@ def _lake_matches(
     schema = pl.Schema({**STORIES, PARTITION: pl.Date()})
     found = []
     for day in sorted(days):
-        path = partition_file(lake, "stories", day)
-        index = lake.read_optional(path, ["article_id", "story_id", "bands"])
-        matched = index.filter(hit) if index is not None else None
-        if matched is not None and matched.height:
-            rows = lake.read([path]).filter(
-                pl.col("article_id").is_in(matched["article_id"].implode())
-            )
-            rows = rows.with_columns(pl.lit(day).alias(PARTITION))
-            found.append(rows.select(schema.names()).cast(schema))
+        for path in day_files(lake, "stories", day):
+            matched = lake.read([path], ["article_id", "story_id", "bands"]).filter(hit)
+            if matched.height:
+                rows = lake.read([path]).filter(
+                    pl.col("article_id").is_in(matched["article_id"].implode())
+                )
+                rows = rows.with_columns(pl.lit(day).alias(PARTITION))
+                found.append(rows.select(schema.names()).cast(schema))
     return pl.concat(found) if found else schema.to_frame()
 
 
