@@ -17,7 +17,7 @@ from newslake.tasks.lake.query import run_query
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import articles_frame
 from newslake.tasks.records import Article
-from tests.conftest import ARTICLE
+from tests.conftest import ARTICLE, S3Lake
 
 DAY = date(2024, 3, 1)
 
@@ -27,7 +27,7 @@ def _article(n: int, text: str = "Text.") -> Article:
                    content_hash=f"{n}-{text}", text=text)  # fmt: skip
 
 
-def _commit(lake: Path, run_id: str, articles: list[Article]) -> None:
+def _commit(lake: Path | str, run_id: str, articles: list[Article]) -> None:
     stage_frame(lake, run_id, "articles", 0, articles_frame(articles))
     commit_table.fn(lake, run_id, "articles")
     drop_staging(lake, run_id)
@@ -37,7 +37,7 @@ def _day_files(lake: Path) -> list[str]:
     return sorted(p.name for p in (lake / "articles" / f"date={DAY}").glob("*.parquet"))
 
 
-def _texts(lake: Path) -> list[tuple[str, str]]:
+def _texts(lake: Path | str) -> list[tuple[str, str]]:
     return run_query(lake, "select article_id, text from articles order by 1").rows()
 
 
@@ -101,3 +101,16 @@ def test_compact_leaves_one_file_a_day_and_the_same_rows(lake: Path) -> None:
     assert index_mismatch(Lake.of(lake)) == (0, 0)
     again = runner.invoke(app, ["compact", "--lake", str(lake)])
     assert "compacted days: none" in again.output
+
+
+def test_compact_on_object_storage(s3_lake: S3Lake) -> None:
+    _commit(s3_lake.url, "20240301T000000-a", [_article(1)])
+    _commit(s3_lake.url, "20240302T000000-b", [_article(2)])
+    store = Lake.of(s3_lake.url)
+    assert len(store.partition_files("articles")) == 2
+    result = CliRunner().invoke(app, ["compact", "--lake", s3_lake.url])
+    assert result.exit_code == 0, result.output
+    (merged,) = store.partition_files("articles")
+    assert merged.endswith("-compact.parquet")
+    assert _texts(s3_lake.url) == [("a1", "Text."), ("a2", "Text.")]
+    assert index_mismatch(store) == (0, 0)
