@@ -130,9 +130,9 @@ def compact_lake(lake: Lake, tables: list[TableName]) -> dict[str, int]:
         for path in lake.partition_files(table):
             by_day[lake.day_of(path)].append(path)
         days = [day for day, paths in by_day.items() if len(paths) > 1]
+        order = [group_key(table), KEYS[table]]
         for day in days:
             rows, files, _ = read_day(lake, table, day)
-            order = [group_key(table), KEYS[table]]
             replace_day(lake, table, day, rows.sort(order), rows, files, writer, stale=True)
         done[table] = len(days)
     return done
