@@ -28,7 +28,8 @@ import spacy
 
 from bench.corpus import SMALL_MODEL, record, require
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.entities import find_entities, load_pipeline, model_location
+from newslake.tasks.text.entities import find_entities
+from newslake.tasks.text.models import load_pipeline, model_location
 
 GOLD_TYPES = {"person", "organization", "place"}
 Named = tuple[tuple[str, ...], bool]  # (words, is_person)

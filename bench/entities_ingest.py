@@ -37,7 +37,7 @@ from bench.entities import (
     score,
 )
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.entities import model_location
+from newslake.tasks.text.models import model_location
 
 _PERSON = "PERSON"
 

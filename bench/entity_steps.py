@@ -30,6 +30,7 @@ from bench.entities import (
 )
 from newslake.tasks.settings import load_settings
 from newslake.tasks.text import entities as ent
+from newslake.tasks.text.models import load_pipeline, model_location
 
 _NEVER = re.compile(r"(?!)")  # a pattern that matches nothing
 
@@ -102,8 +103,8 @@ def main() -> None:
     settings = load_settings()
     labels, batch = set(settings.entities.labels), settings.entities.batch_size
     model = settings.entities.model_for("en") or ""
-    nlp = ent.load_pipeline(model)
-    bare = spacy.load(ent.model_location(model), exclude=["tagger", "parser", "lemmatizer"])
+    nlp = load_pipeline(model)
+    bare = spacy.load(model_location(model), exclude=["tagger", "parser", "lemmatizer"])
     gum = [read_gum(p) for p in gum_splits()[args.split]]
     conll_name = "eng.train.gz" if args.split == "development" else "eng.testa.gz"
     conll = read_conll(require("ner/conll2003") / conll_name)

@@ -23,7 +23,8 @@ from bench.corpus import require
 from bench.quotes import _documents, _gold, _groups, _names, _word_starts
 from newslake.tasks.settings import load_settings
 from newslake.tasks.text.discourse import LOOKBACK
-from newslake.tasks.text.entities import find_entities, load_pipeline
+from newslake.tasks.text.entities import find_entities
+from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.quotes import quote_rows
 
 _KNOWN_OPENERS = set("“\"«»„‚‘'")

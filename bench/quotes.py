@@ -26,7 +26,8 @@ from typing import Any
 
 from bench.corpus import record, require, seed_article
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.entities import find_entities, load_pipeline
+from newslake.tasks.text.entities import find_entities
+from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.quotes import quote_rows
 
 _BARE = re.compile(r"“([^”]+)”|\"([^\"]+)\"")

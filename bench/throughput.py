@@ -37,7 +37,7 @@ from bench.corpus import SMALL_MODEL, record, require
 from newslake.tasks.pages.batch import process_batch
 from newslake.tasks.records import RawPage
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.entities import model_location
+from newslake.tasks.text.models import model_location
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 

@@ -22,7 +22,8 @@ from bench.corpus import require
 from bench.quotes import _documents, _gold, _names, _word_starts
 from newslake.tasks.settings import load_settings
 from newslake.tasks.text.discourse import Resolver
-from newslake.tasks.text.entities import find_entities, load_pipeline
+from newslake.tasks.text.entities import find_entities
+from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.quotes import find_quotes, unattributed
 from newslake.tasks.text.ranker import FEATURES, WEIGHTS, Candidate, candidates, score
 from newslake.tasks.text.speakers import attribute

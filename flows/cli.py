@@ -1,4 +1,7 @@
-"""The `newslake` command: `ingest`, `backfill`, `reprocess`, `serve`, `query`, `runs`, `reindex`.
+"""The `newslake` command: the runs (`ingest`, `backfill`, `reprocess`, `serve`) and `config`.
+
+The commands over an existing lake (`query`, `runs`, `health`, `reindex`, `compact`) live in
+flows/lake_commands.py and are registered here.
 
 Prefect's environment is set before Prefect is imported: no telemetry (there is no network to
 send it to, and trying prints an error), warnings-only logs, and no flow heartbeat thread, which
@@ -9,13 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -31,25 +32,18 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 import typer  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
 
+from newslake.flows.console import LakeOption, console, err, fail  # noqa: E402
+from newslake.flows.lake_commands import compact, health, query, reindex, runs  # noqa: E402
 from newslake.flows.stopping import stop_on_signals  # noqa: E402
-from newslake.tasks.errors import NewslakeError, StorageError  # noqa: E402
+from newslake.tasks.errors import NewslakeError  # noqa: E402
 from newslake.tasks.settings import Settings, load_settings  # noqa: E402
-
-if TYPE_CHECKING:
-    import polars as pl
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="newslake: raw news pages in, clean linked Parquet tables out.",
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True)
 
 
 def _version(shown: bool) -> None:
@@ -97,7 +91,7 @@ def show_config() -> None:
         folders = config_dirs()
         rows = setting_origins()
     except NewslakeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     for folder, label in folders:
         console.print(f"config folder ({label}): {folder}")
     table = Table(box=None)
@@ -106,19 +100,6 @@ def show_config() -> None:
     for key, value, origin in rows:
         table.add_row(key, repr(value), origin)
     console.print(table)
-
-
-class Format(StrEnum):
-    """Output formats of `newslake query`."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}")
-    return typer.Exit(code=1)
 
 
 class Runner(StrEnum):
@@ -138,7 +119,6 @@ DaskAddressOption = Annotated[
 WorkersOption = Annotated[
     int | None, typer.Option(help="Worker processes (default: config run.workers; 0 = cores).")
 ]
-LakeOption = Annotated[str | None, typer.Option(help="Lake root or URL (default: lake.root).")]
 
 
 class Render(StrEnum):
@@ -242,14 +222,14 @@ def ingest(
 
     inputs = inputs or []
     if not inputs and not sources:
-        raise _fail(NewslakeError("nothing to ingest: name files, URLs or --sources"))
+        raise fail(NewslakeError("nothing to ingest: name files, URLs or --sources"))
     try:
         # Fail on a typo before Prefect's server takes seconds to start.
         files = resolve_inputs([i for i in inputs if not is_web_input(i)])
         settings = _allow_networks(load_settings(), allow_network)
         settings = _with_render(_with_runner(settings, workers, runner, dask_address), render)
     except NewslakeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     web = bool(sources) or any(is_web_input(i) for i in inputs)
     _run_flow(
         "newslake.flows.ingest:ingest",
@@ -285,12 +265,12 @@ def backfill(
 ) -> None:
     """Ingest what was published in a date range, one task per day (days run in parallel)."""
     if not inputs and not sources:
-        raise _fail(NewslakeError("nothing to backfill: name --sources, URLs or files"))
+        raise fail(NewslakeError("nothing to backfill: name --sources, URLs or files"))
     try:
         settings = _allow_networks(load_settings(), allow_network)
         settings = _with_render(_with_runner(settings, workers, runner, dask_address), render)
     except NewslakeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _run_flow(
         "newslake.flows.backfill:backfill", settings, start=start.date(), end=end.date(),
         sources=sources, inputs=inputs or [], lake=lake,
@@ -310,7 +290,7 @@ def reprocess(
     try:
         settings = _with_runner(load_settings(), workers, runner, dask_address)
     except NewslakeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _run_flow(
         "newslake.flows.reprocess:reprocess",
         settings,
@@ -355,192 +335,14 @@ def serve(
                     console.print(f"  schedule {s.name}: {s.cron} ({s.timezone})")
                 serve_until_stopped(build_deployments(schedules), stopping)
     except NewslakeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     except KeyboardInterrupt:  # Ctrl-C while the deployments were being registered
         pass
     err.print("stopped")
 
 
-@app.command()
-def reindex(
-    lake: LakeOption = None,
-    check: Annotated[
-        bool,
-        typer.Option("--check", help="Only compare the index with the tables; exit 1 if stale."),
-    ] = False,
-) -> None:
-    """Rebuild the lake's index from its tables (runs keep it up to date; this is for repair)."""
-    from newslake.tasks.lake.commit import lake_lock
-    from newslake.tasks.lake.index import index_mismatch, rebuild_index
-    from newslake.tasks.lake.store import Lake
-
-    try:
-        store = Lake.existing(lake or load_settings().lake)
-        with lake_lock(store):
-            if check:
-                missing, extra = index_mismatch(store)
-                console.print(f"index: {missing} rows missing, {extra} naming a day with no row")
-                if missing:
-                    raise typer.Exit(code=1)
-                return
-            rows = rebuild_index(store)
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
-    except OSError as exc:
-        raise _fail(StorageError(exc)) from exc
-    console.print(f"indexed {rows:,} rows of {store.url}")
-
-
-@app.command()
-def compact(lake: LakeOption = None) -> None:
-    """Merge the files runs have added to each day partition into one (readable throughout)."""
-    from newslake.tasks.lake.commit import lake_lock
-    from newslake.tasks.lake.partitions import compact_lake
-    from newslake.tasks.lake.store import Lake
-    from newslake.tasks.lake.tables import SCHEMAS
-
-    try:
-        store = Lake.existing(lake or load_settings().lake)
-        with lake_lock(store):
-            done = compact_lake(store, list(SCHEMAS))
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
-    except OSError as exc:
-        raise _fail(StorageError(exc)) from exc
-    merged = ", ".join(f"{table} {days}" for table, days in done.items() if days) or "none"
-    console.print(f"compacted days: {merged}")
-
-
-def _from_lake[T](read: Callable[[str, T], pl.DataFrame], lake: str | None, arg: T) -> pl.DataFrame:
-    """What `read` answers for the lake (the flag's, else the configured one), or exit 1 saying
-    why not (no lake there, bad SQL, bad settings)."""
-    try:
-        return read(lake or load_settings().lake, arg)
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
-
-
-@app.command()
-def runs(
-    lake: LakeOption = None,
-    limit: Annotated[int, typer.Option(help="How many runs to list.")] = 20,
-) -> None:
-    """List the latest runs from the lake's own run log."""
-    import polars as pl
-
-    from newslake.tasks.lake.runlog import recent_runs
-
-    frame = _from_lake(recent_runs, lake, limit)
-    shown = frame.select(
-        pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("started (UTC)"),
-        "flow",
-        "state",
-        "run_id",
-        "pages",
-        "articles",
-        "rejects",
-        pl.col("seconds").round(1),
-        "message",
-    )
-    with pl.Config(
-        tbl_rows=limit,
-        fmt_str_lengths=40,
-        tbl_width_chars=200,
-        tbl_hide_dataframe_shape=True,
-        tbl_cols=-1,
-    ):
-        sys.stdout.write(f"{shown}\n")
-
-
-@app.command()
-def query(
-    sql: Annotated[
-        str, typer.Argument(help="SQL over the views articles, rejects, entities, quotes.")
-    ],
-    lake: LakeOption = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,
-) -> None:
-    """Run SQL with DuckDB over the lake's tables."""
-
-    from newslake.tasks.lake.query import run_query
-
-    _print_frame(_from_lake(run_query, lake, sql), format, limit)
-
-
-def _print_frame(frame: pl.DataFrame, format: Format, limit: int, *, text: int = 60) -> None:
-    """A result on standard output as a table, CSV or JSON."""
-    import polars as pl
-
-    if format is Format.csv:
-        sys.stdout.write(frame.write_csv())
-    elif format is Format.json:
-        sys.stdout.write(frame.write_json() + "\n")
-    else:
-        with pl.Config(
-            tbl_rows=limit, fmt_str_lengths=text, tbl_width_chars=200, tbl_hide_dataframe_shape=True
-        ):
-            sys.stdout.write(f"{frame}\n")
-
-
-class Failing(StrEnum):
-    """Statuses `newslake health --fail-on` can exit 1 on."""
-
-    drift = "drift"
-    failing = "failing"
-    quiet = "quiet"
-    new = "new"
-
-
-@app.command()
-def health(
-    lake: LakeOption = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    days: Annotated[int, typer.Option(help="Outlets seen in the lake's last N days.")] = 7,
-    domain: Annotated[str | None, typer.Option(help="Only this outlet.")] = None,
-    fail_on: Annotated[
-        str,
-        typer.Option(help="Exit 1 when an outlet has one of these statuses (e.g. drift,failing)."),
-    ] = "",
-    plot: Annotated[
-        Path | None, typer.Option(help="Draw articles and median words per day to this PNG.")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 100,
-) -> None:
-    """Which outlets are failing, since when, and why (each judged against its own history).
-
-    Exits 0 whatever the statuses (it reports), unless --fail-on names one an outlet has.
-    """
-    import polars as pl
-
-    from newslake.tasks.lake.health import health as judge
-
-    wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
-    unknown = wanted - {s.value for s in Failing}
-    if unknown:
-        msg = f"--fail-on: unknown status {', '.join(sorted(unknown))} (choose from drift, "
-        raise typer.BadParameter(msg + "failing, quiet, new)")
-    try:
-        settings = load_settings()
-        verdicts, rows = judge(lake or settings.lake, settings.health, days=days, domain=domain)
-    except NewslakeError as exc:
-        raise _fail(exc) from exc
-    frame = (
-        pl.DataFrame([asdict(v) for v in verdicts])
-        if verdicts
-        else pl.DataFrame(
-            schema={"domain": pl.String, "status": pl.String, "since": pl.Date, "reason": pl.String}
-        )
-    )
-    _print_frame(frame, format, limit, text=90)
-    if plot is not None:
-        from newslake.tasks.lake.health_plot import draw
-
-        draw(verdicts[:limit], rows, plot)
-        console.print(f"plot written to {plot}", highlight=False)
-    if any(v.status in wanted for v in verdicts):
-        raise typer.Exit(1)
-
+for _command in (reindex, compact, runs, query, health):
+    app.command()(_command)
 
 if __name__ == "__main__":
     app()

@@ -50,7 +50,7 @@ def _start_worker(models: tuple[str, ...]) -> None:
     models, so that the worker's first batch costs what its later ones do."""
     _ignore_sigint()
     from newslake.tasks.pages import batch  # noqa: F401 - its imports are the start-up
-    from newslake.tasks.text.entities import load_pipeline
+    from newslake.tasks.text.models import load_pipeline
 
     for model in models:
         load_pipeline(model)

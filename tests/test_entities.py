@@ -11,14 +11,8 @@ import pytest
 
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.entities import (
-    Mention,
-    entities_of,
-    find_entities,
-    load_pipeline,
-    resolve,
-    vote_across,
-)
+from newslake.tasks.text.entities import Mention, entities_of, find_entities, resolve, vote_across
+from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.names import clean_name, country_name
 from tests.conftest import corpus, seed_article
 from tests.test_reference import REFERENCE

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.entities import Entity, Mention, find_entities, load_pipeline
+from newslake.tasks.text.entities import Entity, Mention, find_entities
+from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.quotes import find_quotes, quote_rows
 from newslake.tasks.text.ranker import FEATURES, WEIGHTS, load_weights
 from tests.conftest import corpus, seed_article

