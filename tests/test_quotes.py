@@ -265,6 +265,26 @@ def test_a_quote_continued_in_the_next_paragraph_keeps_its_speaker_and_group() -
     assert rows[0]["group_id"] == rows[1]["group_id"]
 
 
+@pytest.mark.parametrize("gap", ["\n", "\n\n", "\n \n\n"])
+def test_blank_lines_between_paragraphs_change_nothing(gap: str) -> None:
+    """JSONL dumps and plain-text corpora separate paragraphs by an empty line: a quote carried
+    over a paragraph break, and one continued in the next paragraph, read as with one newline."""
+    text = gap.join(
+        [
+            "Ann Poe spoke at the harbour on Monday.",
+            "“The first paragraph of the statement ends here.",
+            "“And the second paragraph closes it,” Ann Poe said.",
+            "“The money is there and the crews are ready to start.”",
+        ]
+    )
+    carried, continued = find_quotes(text)
+    assert carried.text.endswith("And the second paragraph closes it,")
+    assert (carried.paragraph, continued.paragraph) == (1, 3)
+    rows = _with_entities(text)
+    assert [r["speaker_name"] for r in rows] == ["Ann Poe", "Ann Poe"]
+    assert rows[0]["group_id"] == rows[1]["group_id"]
+
+
 def test_the_speaker_ranker_weights_match_its_features() -> None:
     """The committed weights were fitted on today's features (bench.train_speakers refits)."""
     weights = load_weights()

@@ -19,7 +19,7 @@ from newslake.tasks.text.gender import Gender, genders, noun_gender
 
 __all__ = [
     "LOOKBACK", "MAX_CONTEXT", "PARSE_ONLY", "PRONOUN_WANTS", "Resolver", "Span", "Wanted",
-    "description", "earlier_subject", "sentence_bounds",
+    "PARAGRAPH_BREAK", "description", "earlier_subject", "paragraph_breaks", "sentence_bounds",
 ]  # fmt: skip
 
 # How far back (characters) a pronoun, a continued quote or the speaker ranker's candidates may
@@ -65,6 +65,16 @@ class Span:
     start: int
     end: int
     entity: Entity
+
+
+# A newline that starts a line with text: blank lines are no paragraphs, so a text whose
+# paragraphs are separated by an empty line reads as one separated by a single newline.
+PARAGRAPH_BREAK = re.compile(r"\n(?=[^\n]*\S)")
+
+
+def paragraph_breaks(text: str, start: int, end: int) -> int:
+    """How many paragraphs begin in text[start:end]."""
+    return len(PARAGRAPH_BREAK.findall(text, start, end))
 
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:

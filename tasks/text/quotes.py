@@ -106,11 +106,21 @@ def _spans(paragraph: str) -> tuple[list[tuple[int, int]], int | None]:
 
 
 def find_quotes(text: str) -> list[Quote]:
-    """Every quotation in an article's text (paragraphs separated by newlines)."""
+    """Every quotation in an article's text (paragraphs separated by newlines).
+
+    Blank lines are not paragraphs: a text whose paragraphs are separated by an empty line
+    (JSONL dumps, most plain-text corpora) numbers its paragraphs and carries a quote open at
+    a paragraph's end into the next one as a text with single newlines does.
+    """
     quotes: list[Quote] = []
     offset = 0
     carried: tuple[int, int, str] | None = None  # (start, paragraph, text so far) of an open quote
-    for number, paragraph in enumerate(text.split("\n")):
+    number = -1
+    for paragraph in text.split("\n"):
+        if not paragraph.strip():
+            offset += len(paragraph) + 1
+            continue
+        number += 1
         spans, open_start = _spans(paragraph)
         stripped = paragraph.lstrip()
         if carried is not None:

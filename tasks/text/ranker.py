@@ -27,7 +27,14 @@ from functools import cache
 from pathlib import Path
 
 from newslake.tasks.text.cues import SPEECH_VERBS
-from newslake.tasks.text.discourse import LOOKBACK, PRONOUN_WANTS, Resolver, Span, sentence_bounds
+from newslake.tasks.text.discourse import (
+    LOOKBACK,
+    PARAGRAPH_BREAK,
+    PRONOUN_WANTS,
+    Resolver,
+    Span,
+    sentence_bounds,
+)
 from newslake.tasks.text.entities import Entity
 from newslake.tasks.text.gender import pronoun_gender
 from newslake.tasks.text.speakers import (
@@ -99,7 +106,7 @@ def candidates(
     text: str, quotes: Sequence[Attribution], resolver: Resolver
 ) -> list[list[Candidate]]:
     """The candidates of every quote, with their features, from the rules' answers."""
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    newlines = [m.start() for m in PARAGRAPH_BREAK.finditer(text)]
 
     def paragraph(offset: int) -> int:
         return bisect.bisect_right(newlines, offset)

@@ -43,6 +43,7 @@ from newslake.tasks.text.discourse import (
     Wanted,
     description,
     earlier_subject,
+    paragraph_breaks,
     sentence_bounds,
 )
 from newslake.tasks.text.entities import Entity
@@ -186,7 +187,7 @@ def attribute(nlp: Any, text: str, quotes: list[Attribution], resolver: Resolver
             and quote.cue is None
             and previous is not None
             and previous.speaker is not None
-            and quote.paragraph - previous.paragraph <= 1
+            and paragraph_breaks(text, previous.end, quote.start) <= 1
         ):
             _copy(previous, quote, CONTINUED)  # continued, or the second half of a split quote
             quote.group = previous.group
