@@ -10,7 +10,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from newslake.flows.cli import app
-from newslake.tasks.lake.commit import commit_table, drop_staging, stage_frame
+from newslake.tasks.lake.commit import commit_table, drop_staging, lake_lock, stage_frame
 from newslake.tasks.lake.index import LakeIndex, index_mismatch
 from newslake.tasks.lake.partitions import read_day
 from newslake.tasks.lake.query import run_query
@@ -83,6 +83,26 @@ def test_a_writer_killed_before_its_removals_is_read_as_it_meant(lake: Path) -> 
     (merged,) = _day_files(lake)
     assert merged.endswith("-compact.parquet")
     assert _texts(lake) == [("a1", "Text."), ("a2", "Changed.")]
+
+
+def test_the_next_run_merges_the_days_a_killed_writer_left_twice(lake: Path) -> None:
+    """Raw reads of the files (DuckDB's views, `read_parquet`) see a killed writer's old and new
+    rows both; the next run, settling the lake under its lock, merges the days it staged."""
+    _commit(lake, "20240301T000000-a", [_article(1), _article(2)])
+    with lake_lock(lake):  # a run's start: the lake gets its index
+        pass
+    killed = "20240302T000000-b"
+    stage_frame(lake, killed, "articles", 0, articles_frame([_article(2, "Changed.")]))
+    merged = articles_frame([_article(1), _article(2, "Changed.")]).drop("date")
+    merged.write_parquet(lake / "articles" / f"date={DAY}" / f"part-{killed}.parquet")
+    assert len(_texts(lake)) == 4  # its merged file written, the old one not yet removed
+    with lake_lock(lake):
+        pass
+    (only,) = _day_files(lake)
+    assert only.endswith("-compact.parquet")
+    assert _texts(lake) == [("a1", "Text."), ("a2", "Changed.")]
+    assert index_mismatch(Lake.of(lake)) == (0, 0)
+    assert not (lake / "_staging").exists()
 
 
 def test_compact_leaves_one_file_a_day_and_the_same_rows(lake: Path) -> None:

@@ -32,7 +32,7 @@ from newslake.tasks.lake.index import (
     index_rows,
     rebuild_index,
 )
-from newslake.tasks.lake.partitions import add_to_day, read_day, replace_day
+from newslake.tasks.lake.partitions import add_to_day, compact_lake, read_day, replace_day
 from newslake.tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
 from newslake.tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
 
@@ -86,14 +86,17 @@ def lake_lock(lake: LakeLike) -> Iterator[None]:
 @task(name="settle-lake", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def settle_lake(lake: Lake) -> None:
     """Make the lake ready for a run: index a lake from before the index (once), fold what a
-    killed run staged into the index, then remove that staging. Holding the lock proves no
-    run owns it."""
+    killed run staged into the index and merge the days it may have been writing (a kill
+    between a merged file's write and the removal of the files it replaces leaves rows twice
+    in raw reads of the files), then remove that staging. Holding the lock proves no run owns
+    it."""
     leftover = lake.find(lake.path(_STAGING))
     if not index_is_built(lake):
         rebuild_index(lake)  # from the tables, which hold whatever the killed run committed
     elif leftover:
         runs = {PurePosixPath(p).relative_to(lake.path(_STAGING)).parts[0] for p in leftover}
-        fold_staging(lake, [Staging(lake, run).tables() for run in sorted(runs)])
+        days = fold_staging(lake, [Staging(lake, run).tables() for run in sorted(runs)])
+        compact_lake(lake, list(SCHEMAS), only=days)
     if leftover:
         lake.remove_tree(lake.path(_STAGING))
 

@@ -306,13 +306,17 @@ def rebuild_index(lake: Lake) -> int:
     return rows.height
 
 
-def fold_staging(lake: Lake, runs: list[dict[str, list[str]]]) -> None:
+def fold_staging(lake: Lake, runs: list[dict[str, list[str]]]) -> set[date]:
     """Add to the index the days killed runs' staged rows (each run's files by table) may have
     been committed to, so no row they wrote is missing from the index (the rows they removed
-    leave harmless extra days)."""
+    leave harmless extra days). Returns those days."""
     index = LakeIndex(lake)
+    days: set[date] = set()
     for staged in runs:
         for table in KINDS:
             if staged.get(table):
-                index.add(index_rows(table, lake.read(staged[table], hive=False)))
+                rows = index_rows(table, lake.read(staged[table], hive=False))
+                index.add(rows)
+                days.update(rows.get_column(PARTITION).unique().to_list())
     index.save()
+    return days

@@ -118,17 +118,22 @@ def compaction_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-compact"
 
 
-def compact_lake(lake: Lake, tables: list[TableName]) -> dict[str, int]:
-    """Merge each day that holds more than one file of a table into one file; the number of
-    days compacted per table. The caller holds the lake's lock (no run writes meanwhile);
-    readers see every row throughout, at worst twice for the moment between the new file's
-    write and the old files' removal."""
+def compact_lake(
+    lake: Lake, tables: list[TableName], only: set[date] | None = None
+) -> dict[str, int]:
+    """Merge each day (of `only`, else of the lake) that holds more than one file of a table
+    into one file; the number of days compacted per table. The caller holds the lake's lock (no
+    run writes meanwhile); readers see every row throughout, at worst twice for the moment
+    between the new file's write and the old files' removal."""
     writer = compaction_id()
     done: dict[str, int] = {}
     for table in tables:
         by_day: dict[date, list[str]] = defaultdict(list)
-        for path in lake.partition_files(table):
-            by_day[lake.day_of(path)].append(path)
+        if only is None:
+            for path in lake.partition_files(table):
+                by_day[lake.day_of(path)].append(path)
+        else:  # a listing per day, not of the whole table: on an object store each is a request
+            by_day.update((day, day_files(lake, table, day)) for day in sorted(only))
         days = [day for day, paths in by_day.items() if len(paths) > 1]
         order = [group_key(table), KEYS[table]]
         for day in days:
