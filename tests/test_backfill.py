@@ -18,7 +18,7 @@ from newslake.tasks.lake.runlog import recent_runs
 from newslake.tasks.pages.batch import process_batch
 from newslake.tasks.pages.day import process_day
 from newslake.tasks.settings import Settings, load_settings
-from tests.conftest import DAYS, news_site
+from tests.newssite import DAYS, news_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 

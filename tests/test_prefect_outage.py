@@ -22,7 +22,8 @@ import pytest
 
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.lake.store import Lake
-from tests.conftest import Cli, assert_accounted, story_page
+from tests.conftest import Cli, assert_accounted
+from tests.newssite import story_page
 
 PAGES = 150
 # Far above what each outcome takes (a few seconds to half a minute): a bound, not a timing.

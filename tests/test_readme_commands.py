@@ -16,7 +16,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from newslake.tasks.lake.query import run_query
-from tests.conftest import DAYS, SAMPLES, Cli, S3Lake, news_site
+from tests.conftest import SAMPLES, Cli, S3Lake
+from tests.newssite import DAYS, news_site
 
 pytestmark = pytest.mark.slow
 
