@@ -6,7 +6,11 @@ Run: `.venv/bin/python -m bench.throughput [--small 150] [--pages 600]`. Over th
 worker processes — is measured apart from per-page cost; the span (450 pages by default) is
 long enough that a second of start-up noise moves the rate by a few per cent, where 50→500 moved
 the full pipeline's ratio 2x between sittings. "Before steady" is the small run's time beyond
-its pages at the marginal rate: its start-up and wind-down.
+its pages at the marginal rate: its start-up and wind-down. A contender's small and large runs
+go back to back (which first alternates from one contender to the next), and the in-process
+loops load their spaCy models before the clock starts, as a warm worker has: otherwise a drift
+in the machine's speed between phases, or a model load inside the first run, moves each marginal
+rate by a different amount.
 Peak RSS is the sum over the whole process tree (flow process + workers), sampled every 50 ms;
 a worker's own peak is reported apart. Two bare loops are the references: trafilatura.extract
 alone (for ingest with entities off) and trafilatura.extract + language id + spaCy NER-only on
@@ -37,7 +41,7 @@ from bench.corpus import SMALL_MODEL, record, require
 from newslake.tasks.pages.batch import process_batch
 from newslake.tasks.records import RawPage
 from newslake.tasks.settings import load_settings
-from newslake.tasks.text.models import model_location
+from newslake.tasks.text.models import load_pipeline, model_location
 
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
@@ -207,6 +211,8 @@ def newslake_loop(files: list[Path], lake: Path, *, model: str | None = None) ->
         entities = replace(settings.entities, models=(("en", model),))
         settings = replace(settings, entities=entities)
     size = settings.run.batch_pages
+    for _, name in settings.entities.models:  # loaded before the clock starts, as a warm worker
+        load_pipeline(name)
     started = time.perf_counter()
     for number, first in enumerate(range(0, len(files), size)):
         pages = [
@@ -254,21 +260,46 @@ def main() -> None:
             "with_metadata": True,
         },
     }
-    for name, (count, folder, files) in sets.items():
-        for label, options in bare_options.items():
-            rows.setdefault(label, {})[name] = (count, _bare(files, **options), 0)
-        full = "trafilatura.extract + language id + spaCy NER (English), bare loop"
-        rows.setdefault(full, {})[name] = (count, _bare_full(files), 0)
-        loop = "newslake's batch work, bare loop"
-        rows.setdefault(loop, {})[name] = (count, newslake_loop(files, work / f"loop-{name}"), 0)
-        small = f"newslake's batch work, bare loop, {SMALL_MODEL} (the model before)"
-        seconds = newslake_loop(files, work / f"loop-sm-{name}", model=SMALL_MODEL)
-        rows.setdefault(small, {})[name] = (count, seconds, 0)
-        for workers, entities in ((1, True), (env_workers, True), (env_workers, False)):
-            label = f"newslake ingest --workers {workers}" + ("" if entities else ", entities off")
-            lake = work / f"lake-{name}-{workers}-{entities}"
-            args = ["ingest", str(folder), "--lake", str(lake), "--workers", str(workers)]
-            seconds, peak = _run_cli([*args, "--no-progress"], entities=entities)
+    # Each contender: (label, a run over (count, folder, files, name) -> (seconds, peak KiB)).
+    contenders: list[tuple[str, Callable[[int, Path, list[Path], str], tuple[float, int]]]] = [
+        (label, lambda n, d, f, name, o=options: (_bare(f, **o), 0))
+        for label, options in bare_options.items()
+    ]
+    contenders += [
+        (
+            "trafilatura.extract + language id + spaCy NER (English), bare loop",
+            lambda n, d, f, name: (_bare_full(f), 0),
+        ),
+        (
+            "newslake's batch work, bare loop",
+            lambda n, d, f, name: (newslake_loop(f, work / f"loop-{name}"), 0),
+        ),
+        (
+            f"newslake's batch work, bare loop, {SMALL_MODEL} (the model before)",
+            lambda n, d, f, name: (
+                newslake_loop(f, work / f"loop-sm-{name}", model=SMALL_MODEL),
+                0,
+            ),
+        ),
+    ]
+    for workers, entities in ((1, True), (env_workers, True), (env_workers, False)):
+        label = f"newslake ingest --workers {workers}" + ("" if entities else ", entities off")
+
+        def ingest(n: int, d: Path, f: list[Path], name: str, w: int = workers,
+                   e: bool = entities) -> tuple[float, int]:  # fmt: skip
+            lake = work / f"lake-{name}-{w}-{e}"
+            args = ["ingest", str(d), "--lake", str(lake), "--workers", str(w), "--no-progress"]
+            return _run_cli(args, entities=e)
+
+        contenders.append((label, ingest))
+    # A contender's small and large runs back to back, in alternating order from one contender
+    # to the next: the machine's speed drifting over the bench then moves both runs of a
+    # contender alike, where running every small run before every large one (as this bench did)
+    # moved each marginal rate by a different amount.
+    for turn, (label, run) in enumerate(contenders):
+        for name in ("small", "large") if turn % 2 == 0 else ("large", "small"):
+            count, folder, files = sets[name]
+            seconds, peak = run(count, folder, files, name)
             rows.setdefault(label, {})[name] = (count, seconds, peak)
     startup = _startup(require("seed") / "kharkiv-offensive.html", work)
     shutil.rmtree(work, ignore_errors=True)
