@@ -66,10 +66,13 @@ def newest_rows(frames: list[pl.DataFrame], group: str) -> pl.DataFrame:
     return pl.concat(list(reversed(kept)), how="vertical_relaxed") if kept else pl.DataFrame()
 
 
-def read_day(lake: Lake, table: TableName, day: date) -> tuple[pl.DataFrame, list[str], bool]:
+def read_day(
+    lake: Lake, table: TableName, day: date, files: list[str] | None = None
+) -> tuple[pl.DataFrame, list[str], bool]:
     """A day's rows of a table (each group from its newest file), the files read, and whether
-    an older copy of some group was left out (a writer was killed before its removals)."""
-    files = day_files(lake, table, day)
+    an older copy of some group was left out (a writer was killed before its removals).
+    `files`: the day's files when the caller has just listed them (oldest writer first)."""
+    files = day_files(lake, table, day) if files is None else files
     frames = [conform(lake.read([path]), SCHEMAS[table]) for path in files]
     if not frames:
         return SCHEMAS[table].to_frame(), files, False
@@ -134,10 +137,10 @@ def compact_lake(
                 by_day[lake.day_of(path)].append(path)
         else:  # a listing per day, not of the whole table: on an object store each is a request
             by_day.update((day, day_files(lake, table, day)) for day in sorted(only))
-        days = [day for day, paths in by_day.items() if len(paths) > 1]
+        days = {day: paths for day, paths in by_day.items() if len(paths) > 1}
         order = [group_key(table), KEYS[table]]
-        for day in days:
-            rows, files, _ = read_day(lake, table, day)
+        for day, paths in days.items():
+            rows, files, _ = read_day(lake, table, day, paths)
             replace_day(lake, table, day, rows.sort(order), rows, files, writer, stale=True)
         done[table] = len(days)
     return done
