@@ -260,23 +260,23 @@ def main() -> None:
             "with_metadata": True,
         },
     }
-    # Each contender: (label, a run over (count, folder, files, name) -> (seconds, peak KiB)).
-    contenders: list[tuple[str, Callable[[int, Path, list[Path], str], tuple[float, int]]]] = [
-        (label, lambda n, d, f, name, o=options: (_bare(f, **o), 0))
+    # Each contender: (label, a run over (folder, files, run name) -> (seconds, peak KiB)).
+    contenders: list[tuple[str, Callable[[Path, list[Path], str], tuple[float, int]]]] = [
+        (label, lambda d, f, name, o=options: (_bare(f, **o), 0))
         for label, options in bare_options.items()
     ]
     contenders += [
         (
             "trafilatura.extract + language id + spaCy NER (English), bare loop",
-            lambda n, d, f, name: (_bare_full(f), 0),
+            lambda d, f, name: (_bare_full(f), 0),
         ),
         (
             "newslake's batch work, bare loop",
-            lambda n, d, f, name: (newslake_loop(f, work / f"loop-{name}"), 0),
+            lambda d, f, name: (newslake_loop(f, work / f"loop-{name}"), 0),
         ),
         (
             f"newslake's batch work, bare loop, {SMALL_MODEL} (the model before)",
-            lambda n, d, f, name: (
+            lambda d, f, name: (
                 newslake_loop(f, work / f"loop-sm-{name}", model=SMALL_MODEL),
                 0,
             ),
@@ -285,7 +285,7 @@ def main() -> None:
     for workers, entities in ((1, True), (env_workers, True), (env_workers, False)):
         label = f"newslake ingest --workers {workers}" + ("" if entities else ", entities off")
 
-        def ingest(n: int, d: Path, f: list[Path], name: str, w: int = workers,
+        def ingest(d: Path, f: list[Path], name: str, w: int = workers,
                    e: bool = entities) -> tuple[float, int]:  # fmt: skip
             lake = work / f"lake-{name}-{w}-{e}"
             args = ["ingest", str(d), "--lake", str(lake), "--workers", str(w), "--no-progress"]
@@ -299,7 +299,7 @@ def main() -> None:
     for turn, (label, run) in enumerate(contenders):
         for name in ("small", "large") if turn % 2 == 0 else ("large", "small"):
             count, folder, files = sets[name]
-            seconds, peak = run(count, folder, files, name)
+            seconds, peak = run(folder, files, name)
             rows.setdefault(label, {})[name] = (count, seconds, peak)
     startup = _startup(require("seed") / "kharkiv-offensive.html", work)
     shutil.rmtree(work, ignore_errors=True)

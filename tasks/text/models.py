@@ -17,9 +17,10 @@ def load_pipeline(model: str) -> Any:
     Per thread, not per process: one pipeline tagging in two threads at once corrupts the
     parser's state (a backfill whose days ran on a thread pool failed with an OverflowError
     inside spaCy). Workers are single-threaded processes, so there it is once per worker.
-    NER runs with every other component disabled (`_NER_ONLY`): the small English model's NER
-    has its own tok2vec, so that gives the same entities at about twice the speed. The parser
-    is run only on the sentences that hold quotes (`tasks/text/speakers.py`).
+    NER runs with every other component disabled (`_ner_only` in tasks/text/entities.py): the
+    small English model's NER has its own tok2vec, so that gives the same entities at about
+    twice the speed. The parser is run only on the sentences that hold quotes
+    (`tasks/text/speakers.py`).
     """
     loaded: dict[str, Any] = _PIPELINES.__dict__.setdefault("by_model", {})
     if model not in loaded:
