@@ -8,6 +8,7 @@ import pytest
 
 from newslake.tasks.settings import load_settings
 from newslake.tasks.text.entities import Entity, Mention, find_entities
+from newslake.tasks.text.gender import genders
 from newslake.tasks.text.models import load_pipeline
 from newslake.tasks.text.quotes import find_quotes, quote_rows
 from newslake.tasks.text.ranker import FEATURES, WEIGHTS, load_weights
@@ -305,3 +306,52 @@ def test_a_pronoun_speaker_is_the_person_just_named() -> None:
     assert row["speaker"] == "he"
     assert row["speaker_name"] == "Tom Reyes"
     assert 0 < row["confidence"] < 1
+
+
+def test_a_surname_the_model_typed_an_organisation_is_the_person_of_that_name() -> None:
+    text = (
+        "Donald Trump spoke in Ohio, and Donald Trump smiled.\n"
+        "Ivanka Trump introduced the speech.\n"
+        "Trump described the country as troubled.\n"
+        "“We will win,” he said."
+    )
+    donald = _person("Donald Trump", (0, 12), (32, 44), text=text)
+    ivanka = _person("Ivanka Trump", (53, 65), text=text)
+    lone = text.index("Trump described")
+    org = Entity(
+        name="Trump",
+        label="ORG",
+        coarse="org",
+        mentions=[Mention(text="Trump", label="ORG", start=lone, end=lone + 5)],
+    )
+    (row,) = quote_rows("a1", text, [donald, ivanka, org], nlp=NLP)
+    assert (row["speaker"], row["speaker_name"]) == ("he", "Donald Trump")
+
+
+def test_a_subject_the_model_did_not_tag_is_found_by_surname() -> None:
+    text = (
+        "Rob Calabrese runs a radio show on the island.\n"
+        "Tom Doe spoke to a newspaper on Monday.\n"
+        "Calabrese told the paper that the mail kept coming.\n"
+        "“It is amazing,” he said."
+    )
+    rob = _person("Rob Calabrese", (0, 13), text=text)
+    tom = _person("Tom Doe", (47, 54), text=text)
+    (row,) = quote_rows("a1", text, [rob, tom], nlp=NLP)
+    assert (row["speaker"], row["speaker_name"]) == ("he", "Rob Calabrese")
+
+
+def test_a_pronoun_inside_a_quotation_says_nothing_of_the_speakers_gender() -> None:
+    text = (
+        "Tom Bolton said, “I do not think she understands it, and her plan fails.”\n"
+        "Ann Poe was there too, and Ms. Poe smiled.\n"
+        "“We will see,” he said."
+    )
+    tom = _person("Tom Bolton", (0, 10), text=text)
+    at = text.index("Ann Poe")
+    ann = _person(
+        "Ann Poe", (at, at + 7), (text.index("Poe smiled"), text.index(" smiled")), text=text
+    )
+    assert genders(text, [tom, ann]) == {ann.entity_id: "f"}
+    rows = quote_rows("a1", text, [tom, ann], nlp=NLP)
+    assert (rows[-1]["speaker"], rows[-1]["speaker_name"]) == ("he", "Tom Bolton")

@@ -92,6 +92,26 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return sentence_start, following.start() + 1 if following else para_end
 
 
+def _surname_owners(entities: Sequence[Entity]) -> dict[str, Entity]:
+    """One-word names typed other than a person, mapped to the person of the article whose
+    surname they are (the most mentioned one, when several share it): the model tags a lone
+    "Trump" ORG, yet in "Trump said", or as the subject a pronoun points back to, it is the
+    article's Donald Trump, not his daughter Ivanka."""
+    people: dict[str, list[Entity]] = {}
+    for entity in entities:
+        words = entity.name.casefold().split()
+        if entity.coarse == "person" and len(words) > 1:
+            people.setdefault(words[-1], []).append(entity)
+    owners = {}
+    for entity in entities:
+        if entity.coarse == "person" or len(entity.name.split()) != 1:
+            continue
+        found = sorted(people.get(entity.name.casefold(), []), key=lambda e: -len(e.mentions))
+        if found and (len(found) == 1 or len(found[0].mentions) > len(found[1].mentions)):
+            owners[entity.entity_id] = found[0]
+    return owners
+
+
 class Resolver:
     """Maps parsed subjects to the article's people, organisations and descriptions."""
 
@@ -99,9 +119,10 @@ class Resolver:
         self, text: str, entities: Sequence[Entity], quoted: Sequence[tuple[int, int]]
     ) -> None:
         self.text = text
+        owner = _surname_owners(entities)
         self.spans = sorted(
             (
-                Span(start=m.start, end=m.end, entity=e)
+                Span(start=m.start, end=m.end, entity=owner.get(e.entity_id, e))
                 for e in entities
                 for m in e.mentions
                 if not m.in_title and m.start >= 0 and not any(a <= m.start < b for a, b in quoted)
@@ -158,7 +179,8 @@ class Resolver:
         """A person of the article whose name ends like an untagged name ("Mayor Ana Ruiz")."""
         last = name.split()[-1].casefold() if name.split() else ""
         for span in self.spans:
-            if span.entity.coarse == "person" and span.entity.name.casefold().endswith(last):
+            words = span.entity.name.casefold().split()
+            if span.entity.coarse == "person" and words and words[-1] == last:
                 return span.entity
         return None
 
@@ -199,6 +221,16 @@ def earlier_subject(
     for sentence in bounds:
         for words in resolver.subjects[sentence]:
             span = next((s for w in words if (s := resolver.at(*w)) is not None), None)
-            if span is not None and fits(span.entity):
-                return span.entity
+            entity = span.entity if span is not None else _unrecognised_person(resolver, words)
+            if entity is not None and fits(entity):
+                return entity
     return None
+
+
+def _unrecognised_person(resolver: Resolver, words: list[tuple[int, int]]) -> Entity | None:
+    """A subject the model tagged no entity that is the surname of a person of the article
+    ("Calabrese told the National Post he …", where only "Rob Calabrese" was tagged)."""
+    last = resolver.text[slice(*words[-1])] if words else ""
+    if not last[:1].isupper() or last.casefold() in PRONOUN_WANTS:
+        return None
+    return resolver.by_surname(last)

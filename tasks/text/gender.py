@@ -32,8 +32,9 @@ _BEFORE = re.compile(
     r"daughter))\.?\s+(?:[A-Z][\w.'’-]*\s+){0,2}$"
 )
 _NEXT_PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
-# Evidence from a following pronoun counts once per mention and stops at the sentence's end.
-_SENTENCE_STOP = re.compile(r"[.!?]\s")
+# Evidence from a following pronoun counts once per mention and stops at the sentence's end,
+# or where a quotation opens: "Bolton said, “… her basic philosophy”" speaks of someone else.
+_SENTENCE_STOP = re.compile(r"[.!?]\s|[“\"«„]")
 
 
 _NOUN: dict[str, Gender] = {
@@ -116,7 +117,8 @@ def genders(text: str, entities: Sequence[Entity]) -> dict[str, Gender]:
 
 def _following_pronoun(text: str, end: int, starts: Sequence[int]) -> list[Gender]:
     """The gender of the first pronoun after a mention, in its sentence, before another person
-    is mentioned ("Khan said he …" → m; "Khan told Ann Lee she …" → nothing for Khan)."""
+    is mentioned or a quotation opens ("Khan said he …" → m; "Khan told Ann Lee she …" → nothing
+    for Khan)."""
     stop = _SENTENCE_STOP.search(text, end, end + 300)
     limit = stop.start() if stop else min(len(text), end + 300)
     nearer = next((s for s in starts if end < s < limit), None)
