@@ -4,6 +4,7 @@ that share only boilerplate do not."""
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from newslake.flows.ingest import ingest
 from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.stories import signature_rows
 from newslake.tasks.lake.tables import articles_frame
 from tests.conftest import ARTICLE, readme_sql
+
+# The module whose reads of the lake are the stories step's.
+STORIES_STEP = sys.modules[signature_rows.__module__].__file__
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -70,7 +75,9 @@ def _stories(lake: Path) -> dict[str, tuple[str, float]]:
     return {site: (first, similarity) for site, first, similarity in rows}
 
 
-def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(tmp_path: Path) -> None:
+def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wire = _paragraphs(1)
     first = {
         "original": _page("wire.example", "storm-hits-coast", "2022-09-01T08:00:00Z", wire),
@@ -97,7 +104,21 @@ def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(tmp_path: Pa
     }  # fmt: skip
     lake = tmp_path / "lake"
     _run([_write(tmp_path / "first", first)], lake)
-    _run([_write(tmp_path / "second", second)], lake)  # a later run: joins stories in the lake
+    read: list[str] = []
+    real_read = Lake.read
+
+    def recording(self: Lake, paths: list[str], *args: object, **kwargs: object) -> object:
+        if sys._getframe(1).f_code.co_filename == STORIES_STEP:  # the stories step's reads
+            read.extend(paths)
+        return real_read(self, paths, *args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Lake, "read", recording)
+        _run([_write(tmp_path / "second", second)], lake)  # a later run: joins stories in the lake
+    # The stories step read each file it looked at once (one GET on an object store).
+    stories_read = [p for p in read if "/stories/" in p and "/_staging/" not in p]
+    assert stories_read
+    assert len(stories_read) == len(set(stories_read))
 
     stories = _stories(lake)
     assert set(stories) == {

@@ -97,13 +97,18 @@ def _similarity(a: Sequence[int], b: Sequence[int]) -> float:
 
 
 def _lake_matches(
-    lake: Lake, keys: set[int], days: set[date], story_ids: set[str] | None = None
+    lake: Lake,
+    keys: set[int],
+    days: set[date],
+    files: dict[str, pl.DataFrame],
+    story_ids: set[str] | None = None,
 ) -> pl.DataFrame:
     """The lake's stories rows on these days that share a band key (or, when given, belong
     to one of these stories).
 
-    Partition by partition, the ids and band keys are read first and the signatures only of the
-    rows that match: memory is bounded by one partition's keys, not by the lake.
+    `files` keeps each file read for the run's second pass (the members of the stories found,
+    mostly on the same days), so that a file is read once: one GET on an object store. Memory
+    is bounded by the partitions of the run's window of days, not by the lake.
     """
     wanted = pl.Series(list(keys), dtype=pl.Int64).implode()
     hit = pl.col("bands").list.eval(pl.element().is_in(wanted)).list.any()
@@ -113,11 +118,10 @@ def _lake_matches(
     found = []
     for day in sorted(days):
         for path in day_files(lake, "stories", day):
-            matched = lake.read([path], ["article_id", "story_id", "bands"]).filter(hit)
-            if matched.height:
-                rows = lake.read([path]).filter(
-                    pl.col("article_id").is_in(matched["article_id"].implode())
-                )
+            if path not in files:
+                files[path] = lake.read([path])
+            rows = files[path].filter(hit)
+            if rows.height:
                 rows = rows.with_columns(pl.lit(day).alias(PARTITION))
                 found.append(rows.select(schema.names()).cast(schema))
     return pl.concat(found) if found else schema.to_frame()
@@ -183,13 +187,14 @@ def assign_stories(staging: Staging, index: LakeIndex, threshold: float, window:
         return
     keys = {k for bands in pending["bands"].to_list() for k in bands}
     days = around(set(pending[PARTITION].to_list()), window)
-    matched = _lake_matches(lake, keys, days).filter(
+    read: dict[str, pl.DataFrame] = {}
+    matched = _lake_matches(lake, keys, days, read).filter(
         ~pl.col("article_id").is_in(pending["article_id"].implode())
     )
     stories = set(matched["story_id"].drop_nulls().to_list())
     if stories:
         ids = pl.Series(sorted(stories), dtype=pl.String)
-        members = _lake_matches(lake, set(), index.days("story", ids), stories)
+        members = _lake_matches(lake, set(), index.days("story", ids), read, stories)
     else:
         members = matched.clear()
     rows = pl.concat([pending, matched, members]).unique(
