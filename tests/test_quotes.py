@@ -355,3 +355,16 @@ def test_a_pronoun_inside_a_quotation_says_nothing_of_the_speakers_gender() -> N
     assert genders(text, [tom, ann]) == {ann.entity_id: "f"}
     rows = quote_rows("a1", text, [tom, ann], nlp=NLP)
     assert (rows[-1]["speaker"], rows[-1]["speaker_name"]) == ("he", "Tom Bolton")
+
+
+def test_a_subject_named_in_apposition_to_its_role_is_that_person() -> None:
+    text = (
+        "Benjamin Netanyahu said he welcomed the decision.\n"
+        "Palestinian chief negotiator Saeb Erekat said they would oppose it at the UN.\n"
+        "“We are going to the General Assembly,” he added."
+    )
+    bibi = _person("Benjamin Netanyahu", (0, 18), text=text)
+    at = text.index("Saeb Erekat")
+    saeb = _person("Saeb Erekat", (at, at + 11), text=text)
+    (row,) = quote_rows("a1", text, [bibi, saeb], nlp=NLP)
+    assert (row["speaker"], row["speaker_name"]) == ("he", "Saeb Erekat")

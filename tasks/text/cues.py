@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "NAME_TAGS", "SPEECH_VERBS", "SUBJECTS", "anchor", "cue_of", "phrase", "quote_tokens",
-    "subject_of",
+    "NAME_PARTS", "NAME_TAGS", "SPEECH_VERBS", "SUBJECTS", "anchor", "cue_of", "phrase",
+    "quote_tokens", "subject_of",
 ]  # fmt: skip
 
 
@@ -58,6 +58,9 @@ _WEAK = frozenset({"go", "goes", "went", "going", "put", "puts", "putting", "beg
                    "point", "points", "pointed", "pointing"})  # fmt: skip
 _PAST_FORMS = frozenset({"said", "says", "told", "tells", "wrote", "writes", "spoke"})
 SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
+# The words of a subject that may carry its name: "Palestinian chief negotiator Saeb Erekat"
+# parses as the head "negotiator" with "Saeb Erekat" in apposition.
+NAME_PARTS = {"compound", "flat", "appos"}
 # Penn tags, read straight from the tagger: the attribute ruler that maps them to universal
 # parts of speech is not run (it cost a quarter of the attribution step).
 NOUN_TAGS = {"NN", "NNS", "NNP", "NNPS"}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from newslake.tasks.text.cues import SUBJECTS
+from newslake.tasks.text.cues import NAME_PARTS, SUBJECTS
 from newslake.tasks.text.entities import Entity
 from newslake.tasks.text.gender import Gender, genders, noun_gender
 
@@ -144,7 +144,7 @@ class Resolver:
                 [
                     (start + w.idx, start + w.idx + len(w.text))
                     for w in sorted(
-                        [t, *(c for c in t.children if c.dep_ in {"compound", "flat"})],
+                        [t, *(c for c in t.children if c.dep_ in NAME_PARTS)],
                         key=lambda w: w.i,
                     )
                 ]

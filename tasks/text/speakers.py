@@ -32,7 +32,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from newslake.tasks.text.cues import NAME_TAGS, anchor, cue_of, phrase, quote_tokens, subject_of
+from newslake.tasks.text.cues import (
+    NAME_PARTS,
+    NAME_TAGS,
+    anchor,
+    cue_of,
+    phrase,
+    quote_tokens,
+    subject_of,
+)
 from newslake.tasks.text.discourse import (
     LOOKBACK,
     MAX_CONTEXT,
@@ -246,7 +254,7 @@ def found_text(resolver: Resolver, span: Span) -> str:
 
 def _named(token: Any, context: _Context, resolver: Resolver) -> Span | None:
     """The entity mention under a token or its compound name words."""
-    words = [token, *(c for c in token.children if c.dep_ in {"compound", "flat"})]
+    words = [token, *(c for c in token.children if c.dep_ in NAME_PARTS)]
     for word in sorted(words, key=lambda t: t.i):
         start = context.original(word.idx)
         if start is not None:
