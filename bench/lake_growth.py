@@ -125,7 +125,7 @@ def _repeat(seed: Path, target: Path, copies: int, spread: int) -> None:
     )
     for table, ids in _IDS.items():
         for folder in sorted((seed / table).glob("date=*")):
-            frame = pl.read_parquet(folder / "part-0.parquet")
+            frame = pl.read_parquet(folder / "*.parquet")
             big = frame.join(prefixes, how="cross").with_columns(
                 *[(pl.col("prefix") + pl.col(c).str.slice(8)).alias(c) for c in ids],
                 *[pl.col(c) + "#" + pl.col("copy").cast(pl.String)
