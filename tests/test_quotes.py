@@ -172,6 +172,16 @@ def test_titles_and_slogans_are_not_quotes() -> None:
     ]
 
 
+def test_one_capitalised_word_someone_says_is_a_quote() -> None:
+    text = (
+        "The women were leaving the park when they met the boys.\n"
+        "“Follow us,” Ms. Gil said, and the boys trailed behind.\n"
+        "Her friends watch “Harbourton” every week."
+    )
+    rows = quote_rows("a1", text, [], nlp=NLP)
+    assert [(r["quote"], r["speaker"]) for r in rows] == [("Follow us", "Ms. Gil")]
+
+
 def test_pronoun_prefers_the_person_introduced_as_subject() -> None:
     text = "Wayne Borders, 54, a retired teacher, has backed the senator since Bill Clinton left office.\n“He is not just spouting words,” he said."
     borders = _person("Wayne Borders", (0, 13), text=text)

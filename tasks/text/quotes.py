@@ -23,7 +23,7 @@ from newslake.tasks.ids import digest
 from newslake.tasks.text.discourse import Resolver
 from newslake.tasks.text.entities import Entity
 from newslake.tasks.text.ranker import rerank
-from newslake.tasks.text.speakers import Attribution, attribute, sentence_bounds
+from newslake.tasks.text.speakers import CONTINUED, Attribution, attribute, sentence_bounds
 
 __all__ = ["Quote", "find_quotes", "quote_rows", "unattributed"]
 
@@ -154,11 +154,16 @@ def find_quotes(text: str) -> list[Quote]:
     return [q for q in quotes if q.text.strip()]
 
 
-def _is_title(words: list[str]) -> bool:
+def _is_title(words: list[str], *, credited: bool) -> bool:
     """A short run of capitalised words ("Meet the Press", "Black Lives Matter") names a show,
-    a slogan or a book; nobody is quoted saying it."""
+    a slogan or a book; nobody is quoted saying it. One capitalised word that the rules found
+    someone saying ("“Follow us,” Ms. Gil said", "“Technicals,” Bob said") is speech."""
     long_words = [w for w in words if len(w) > 3]
-    return len(words) <= 5 and bool(long_words) and all(w[0].isupper() for w in long_words)
+    return (
+        len(words) <= 5
+        and (len(long_words) > 1 or (bool(long_words) and not credited))
+        and all(w[0].isupper() for w in long_words)
+    )
 
 
 def _kind(text: str, quote: Quote) -> Kind:
@@ -200,15 +205,24 @@ def quote_rows(
     # Whether a short quote is a quotation or a scare quote is the rules' call (a cue, a
     # speaker they found); the ranker names a speaker for every quote with someone near.
     credited = [who.speaker is not None for who in said]
+    # A one-word title said by someone is speech only when said in its own sentence, not carried
+    # over from the quote before it.
+    own = [ok and who.confidence != CONTINUED for ok, who in zip(credited, said, strict=True)]
     if nlp is not None:
         rerank(text, said, resolver)
     rows = []
-    for quote, who, kind, by_rules in zip(quotes, said, kinds, credited, strict=True):
+    for quote, who, kind, by_rules, said_here in zip(
+        quotes, said, kinds, credited, own, strict=True
+    ):
         words = re.findall(r"\w+", quote.text)
         # Short and credited to nobody: a scare quote or a catch-phrase ("law and order"). Where
         # speakers are not attributed (other languages) only one or two words count as short.
         short = 4 if nlp is not None else 2
-        if not words or (len(words) <= short and not by_rules) or _is_title(words):
+        if (
+            not words
+            or (len(words) <= short and not by_rules)
+            or _is_title(words, credited=said_here)
+        ):
             continue
         rows.append(
             {
