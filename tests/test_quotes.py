@@ -378,3 +378,70 @@ def test_a_subject_named_in_apposition_to_its_role_is_that_person() -> None:
     saeb = _person("Saeb Erekat", (at, at + 11), text=text)
     (row,) = quote_rows("a1", text, [bibi, saeb], nlp=NLP)
     assert (row["speaker"], row["speaker_name"]) == ("he", "Saeb Erekat")
+
+
+def test_a_cue_ending_in_a_colon_introduces_the_quote_after_it() -> None:
+    text = (
+        "“We are refugees,” Ms. Ana Rey said. “We are not the attackers.” "
+        "Mr. Omar Zahed said: “The attack today was the work of others.”"
+    )
+    rows = _with_entities(text)
+    assert [(r["quote"], r["speaker_name"]) for r in rows] == [
+        ("We are refugees", "Ana Rey"),
+        ("We are not the attackers.", "Ana Rey"),
+        ("The attack today was the work of others.", "Omar Zahed"),
+    ]
+    assert rows[0]["group_id"] == rows[1]["group_id"] != rows[2]["group_id"]
+
+
+def test_put_is_a_cue_only_as_in_put_it() -> None:
+    text = (
+        "“Was I going to stay in the classroom all my life?” Nega asked. "
+        "“Or was I going to act as a citizen?” Nega put his house up for sale that week."
+    )
+    rows = _with_entities(text)
+    assert [r["cue"] for r in rows] == ["asked", "asked"]
+    assert rows[0]["group_id"] == rows[1]["group_id"]
+
+
+def test_words_of_two_sentences_someone_says_are_no_title() -> None:
+    text = "“Like Oakland. Or Ferguson,” Trump said. “Meet the Press” asked him about it."
+    rows = _with_entities(text)
+    assert [r["quote"] for r in rows] == ["Like Oakland. Or Ferguson"]
+
+
+def test_more_speech_verbs() -> None:
+    text = "“Go back to your seat,” Trump barked at the reporter."
+    assert [(r["quote"], r["cue"]) for r in _with_entities(text)] == [
+        ("Go back to your seat", "barked")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        (
+            "Ryan said,“Look, the images have no place here.”",
+            "Look, the images have no place here.",
+        ),
+        (
+            "“The reality is, that could hurt her here,“ said Jim Clyburn.",
+            "The reality is, that could hurt her here,",
+        ),
+        (
+            "“The claim that the deal “has to do with Israel” shows he has no clue,” Ann said.",
+            "The claim that the deal “has to do with Israel” shows he has no clue,",
+        ),
+        (
+            "\u202a”Sorry Sarah, you should have said no!!” posted Ann Geyer.",
+            "Sorry Sarah, you should have said no!!",
+        ),
+        ("Han sa: ”Vi vinner i dag.” Sen gick han.", "Vi vinner i dag."),
+        (
+            "As Politico reported, “ … if the vote were held tonight, he would win.”",
+            " … if the vote were held tonight, he would win.",
+        ),
+    ],
+)
+def test_curly_marks_as_typists_leave_them(text: str, quote: str) -> None:
+    assert [q.text for q in find_quotes(text)] == [quote]

@@ -49,6 +49,8 @@ _CUE_VERBS = [
             ("lament", ""), ("applaud", ""), ("praise", ""), ("criticize", ""),
             ("criticise", ""), ("question", ""), ("reveal", ""), ("hint", ""),
             ("recommend", ""), ("ask", ""), ("answer", ""), ("challenge", ""),
+            ("scoff", ""), ("mock", ""), ("assure", ""), ("confess", ""), ("echo", "echoes"),
+            ("jeer", ""), ("affirm", ""), ("bark", ""), ("beam", ""), ("boom", ""),
 ]  # fmt: skip
 SPEECH_VERBS: frozenset[str] = frozenset().union(*(_forms(b, i) for b, i in _CUE_VERBS))
 _BASE_FORMS = frozenset(base for base, _ in _CUE_VERBS)
@@ -99,19 +101,31 @@ def is_cue(token: Any) -> bool:
         and not (token.tag_ in NOUN_TAGS and (word.endswith("ed") or word in _PAST_FORMS))
     ):
         return False
-    if word in _WEAK:  # "went on", "put it", "pointed out", "called it": speech with a particle
-        return any(c.dep_ in {"prt", "dobj"} for c in token.children) or word.startswith("call")
+    if word in _WEAK:  # "went on", "pointed out": speech with a particle; "put it", not "put up"
+        if word.startswith("put"):
+            return any(c.dep_ == "dobj" and c.lower_ == "it" for c in token.children)
+        return any(c.dep_ == "prt" for c in token.children) or word.startswith("call")
     return True
+
+
+def _introduces_later(cue: Any, quote_token: Any) -> bool:
+    """A cue after the quote that ends in a colon ("Mr. Zahed said: “…”") introduces the words
+    after it, not the quote before it."""
+    return cue.i > quote_token.i and cue.i + 1 < len(cue.doc) and cue.nbor(1).text == ":"
 
 
 def cue_of(doc: Any, quote_token: Any, inside: set[int]) -> Any:
     """The speech verb a quote depends on, else the nearest one outside the quotes."""
     node = quote_token
     for _ in range(4):
-        if is_cue(node) and node.i not in inside:
+        if is_cue(node) and node.i not in inside and not _introduces_later(node, quote_token):
             return node
         for child in node.children:
-            if child.dep_ in {"parataxis", "ccomp", "conj"} and is_cue(child):
+            if (
+                child.dep_ in {"parataxis", "ccomp", "conj"}
+                and is_cue(child)
+                and not _introduces_later(child, quote_token)
+            ):
                 return child
         if node.head is node:
             break
@@ -119,7 +133,9 @@ def cue_of(doc: Any, quote_token: Any, inside: set[int]) -> Any:
     for token in doc:
         if token.lower_ == "according" and token.nbor(1).lower_ == "to":
             return token
-    cues = [t for t in doc if is_cue(t) and t.i not in inside]
+    cues = [
+        t for t in doc if is_cue(t) and t.i not in inside and not _introduces_later(t, quote_token)
+    ]
     if not cues:
         return None
     return min(cues, key=lambda t: abs(t.i - quote_token.i))

@@ -15,6 +15,7 @@ article's entities and resolves pronouns. A quotation split by its attribution (
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,6 +38,7 @@ _PAIRS = {
     "«": "»",
     "»": "«",
     "„": "“”",
+    "”": "”",  # Swedish and Finnish quote ”like this”; some English posts copy it
     "‚": "‘’",
     "‘": "’",
     "「": "」",
@@ -72,8 +74,13 @@ def _opens(text: str, i: int) -> bool:
     and before a word (French guillemets take a space inside: « Nous »)."""
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
-    at_start = before.isspace() or before in "([{—–-:/"
-    return at_start and (not after.isspace() or text[i] in "«»")
+    # Invisible direction marks (U+202A …) copied from social posts stand where a space would.
+    at_start = before.isspace() or before in "([{—–-:/" or unicodedata.category(before) == "Cf"
+    # A curly or low opening mark cannot close a quote: after a comma it still opens one
+    # (`Ryan said,“Look, …`).
+    glued = before in ",." and text[i] in "“„"
+    elided = text.startswith(" …", i + 1)  # “ … if the primary were held tonight”
+    return (at_start or glued) and (not after.isspace() or text[i] in "«»" or elided)
 
 
 def _spans(paragraph: str) -> tuple[list[tuple[int, int]], int | None]:
@@ -83,6 +90,7 @@ def _spans(paragraph: str) -> tuple[list[tuple[int, int]], int | None]:
     spans: list[tuple[int, int]] = []
     opener: str | None = None
     start = 0
+    nested = 0  # “…“inner”…” marks opened inside a curly-quoted quote, still to close
     i = 0
     while i < len(paragraph):
         ch = paragraph[i]
@@ -96,9 +104,16 @@ def _spans(paragraph: str) -> tuple[list[tuple[int, int]], int | None]:
                 and not (ch == "‘" and _is_apostrophe(paragraph, i))
             ):
                 opener, start = ch, i + width
-        elif ch in _PAIRS[opener] and not (ch in "’'" and _is_apostrophe(paragraph, i)):
-            spans.append((start, i))
-            opener = None
+        elif ch == opener == "“" and _opens(paragraph, i):
+            nested += 1
+        elif (ch in _PAIRS[opener] and not (ch in "’'" and _is_apostrophe(paragraph, i))) or (
+            ch == opener == "“"
+        ):  # (an opening mark typed at a quote's end, `…here,“ said Jim`, closes it)
+            if nested:
+                nested -= 1
+            else:
+                spans.append((start, i))
+                opener = None
         elif ch == opener and ch not in _CLOSERS and _opens(paragraph, i):
             start = i + width  # a reopened mark: the first one was unbalanced, it costs one quote
         i += width
@@ -154,13 +169,16 @@ def find_quotes(text: str) -> list[Quote]:
     return [q for q in quotes if q.text.strip()]
 
 
-def _is_title(words: list[str], *, credited: bool) -> bool:
+def _is_title(quote: str, *, credited: bool) -> bool:
     """A short run of capitalised words ("Meet the Press", "Black Lives Matter") names a show,
     a slogan or a book; nobody is quoted saying it. One capitalised word that the rules found
-    someone saying ("“Follow us,” Ms. Gil said", "“Technicals,” Bob said") is speech."""
+    someone saying ("“Follow us,” Ms. Gil said", "“Technicals,” Bob said") is speech, and so
+    are words of more than one sentence ("“Like Oakland. Or Ferguson,” Trump said")."""
+    words = re.findall(r"\w+", quote)
     long_words = [w for w in words if len(w) > 3]
     return (
         len(words) <= 5
+        and not (credited and re.search(r"\w[.?!]\s+[A-Z]", quote))
         and (len(long_words) > 1 or (bool(long_words) and not credited))
         and all(w[0].isupper() for w in long_words)
     )
@@ -221,7 +239,7 @@ def quote_rows(
         if (
             not words
             or (len(words) <= short and not by_rules)
-            or _is_title(words, credited=said_here)
+            or _is_title(quote.text, credited=said_here)
         ):
             continue
         rows.append(
