@@ -172,8 +172,14 @@ class PrefectApi:
 
     @contextmanager
     def ready(self, timeout_s: float = 120.0) -> Iterator[str]:
-        """Wait for the API, then make it Prefect's for the block (its settings context, which
-        every client and every worker process reads)."""
+        """Wait for the API, then make it Prefect's for the block: in the settings context,
+        which clients and worker processes read, and in Prefect's global settings, which its
+        own threads read. Those threads (the one forwarding the workers' events, the events
+        worker's loop) run outside any context; finding no API in the global settings, built
+        at import from an environment without one, they start a second, ephemeral server of
+        their own in the middle of the run (11 s of CPU beside the workers' 68 s on 600
+        pages, bench/RESULTS.md)."""
+        import prefect.context
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         assert self.url is not None
@@ -186,8 +192,15 @@ class PrefectApi:
                 if time.monotonic() > deadline:
                     raise PrefectUnreachableError(self.url, f"within {_ANSWER_WITHIN_S:g} s")
                 time.sleep(0.5)
-        with temporary_settings(updates={PREFECT_API_URL: self.url}):
-            yield self.url
+        before = prefect.context.GLOBAL_SETTINGS_CONTEXT
+        with temporary_settings(updates={PREFECT_API_URL: self.url}) as settings:
+            prefect.context.GLOBAL_SETTINGS_CONTEXT = before.model_copy(
+                update={"settings": settings}
+            )
+            try:
+                yield self.url
+            finally:
+                prefect.context.GLOBAL_SETTINGS_CONTEXT = before
 
     def close(self) -> None:
         """Deliver what Prefect still queues, then stop the temporary server this command

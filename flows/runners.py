@@ -13,7 +13,10 @@ flow lists its inputs, rather than after the first batch is handed to them.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import signal
+import threading
 from typing import Any, NoReturn, Self, cast
 
 from prefect.futures import PrefectFuture
@@ -46,9 +49,11 @@ def task_runner(run: RunOptions, models: tuple[str, ...] = ()) -> TaskRunner[Any
 
 
 def _start_worker(models: tuple[str, ...]) -> None:
-    """In a new worker process: ignore Ctrl-C, import the batch step's libraries and load the
-    models, so that the worker's first batch costs what its later ones do."""
+    """In a new worker process: ignore Ctrl-C, go when the command goes, import the batch step's
+    libraries and load the models, so that the worker's first batch costs what its later ones
+    do."""
     _ignore_sigint()
+    _exit_with_parent()
     from newslake.tasks.pages import batch  # noqa: F401 - its imports are the start-up
     from newslake.tasks.text.models import load_pipeline
 
@@ -100,6 +105,24 @@ def _ignore_sigint() -> None:
     the pool, and the flow's shutdown then waits on it. The flow process stops the pool itself
     (pending batches are dropped, a running one finishes), and SIGTERM still ends a worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_with_parent() -> None:
+    """In a worker process: exit as soon as the command's process is gone. A command that dies
+    without unwinding (killed, out of memory, a native library aborting on a signal mid-import)
+    cannot stop its pool; its workers, left to init, would wait forever on a queue nobody
+    writes, holding the command's output pipe open. The parent's sentinel (a pipe the kernel
+    closes when it exits) says so even when it went before this worker got here; the kernel's
+    parent-death signal would not: it follows the *thread* that started the worker."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="newslake-parent-watch").start()
 
 
 class _Configured(TaskRunner[PrefectFuture[Any]]):

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newslake.flows.stopping import abandon, descendants, stop_now
+from newslake.flows.stopping import (
+    COMMAND_DEADLINE_S,
+    abandon,
+    descendants,
+    stop_now,
+    stopping_takes,
+)
 from newslake.tasks.configfiles import config_file
 from newslake.tasks.errors import ConfigError
 
@@ -219,6 +225,9 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
                 signal.signal(signal.SIGINT, self.handle_sigterm)
             await super().start(run_once=run_once, webserver=webserver)
 
+    # The command's own deadline backs this staged stop up; cutting it short (a graceful stop
+    # on a busy machine takes seconds after the runs are killed) would turn exit 0 into 143.
+    stopping_takes(STOP_DEADLINE_S + _LAST_RESORT_S + COMMAND_DEADLINE_S)
     os.environ[_SERVED] = "1"
     runner = _Runner(pause_on_shutdown=True)
     for deployment in deployments:

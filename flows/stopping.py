@@ -22,11 +22,27 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-__all__ = ["COMMAND_DEADLINE_S", "abandon", "descendants", "stop_now", "stop_on_signals"]
+__all__ = [
+    "COMMAND_DEADLINE_S",
+    "abandon",
+    "descendants",
+    "stop_now",
+    "stop_on_signals",
+    "stopping_takes",
+]
 
 # Under systemd's and docker's default grace period (90 s / 10 s): the unwinding gets 7 s, the
 # kill and exit take well under a second more.
 COMMAND_DEADLINE_S = 7.0
+_deadline_s = COMMAND_DEADLINE_S
+
+
+def stopping_takes(seconds: float) -> None:
+    """Give this command `seconds`, not `COMMAND_DEADLINE_S`, from the first signal to its
+    exit: for a command that stops in stages of its own (serve: its runs cancelled, then
+    killed, then everything), whose last stage must come before this deadline cuts it off."""
+    global _deadline_s
+    _deadline_s = seconds
 
 
 def descendants(pid: int) -> list[int]:
@@ -75,7 +91,35 @@ def abandon(code: int, message: str = "") -> NoReturn:
     os._exit(code)
 
 
+# Signals this process sent itself again (`_raise_interrupt`), which `_watch` must not count as
+# the user's second signal.
+_resent = 0
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether the interrupted code runs under an import. A native module's import calls back
+    into Python (duckdb's builds enums): an exception raised there aborts the whole process
+    ("Critical nanobind error"), and the command's workers are left without it."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _send_again(signum: int) -> None:
+    global _resent
+    _resent += 1
+    os.kill(os.getpid(), signum)
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Unwind the command; under an import, a moment later (the signal is sent again)."""
+    if _importing(frame):
+        later = threading.Timer(0.1, _send_again, args=(signum,))
+        later.daemon = True
+        later.start()
+        return
     raise KeyboardInterrupt
 
 
@@ -83,6 +127,7 @@ def _watch(wakeup: int) -> None:
     """In a thread: read the signal numbers Python writes to its wake-up fd. That write happens
     for every signal with a Python handler, whoever installed it — Prefect's flow engine puts its
     own SIGTERM handler in place for the length of a run — so the deadline holds in every state."""
+    global _resent
     armed = False
     while True:
         try:
@@ -94,14 +139,17 @@ def _watch(wakeup: int) -> None:
         for signum in data:
             if signum not in (signal.SIGINT, signal.SIGTERM):
                 continue
+            if _resent:
+                _resent -= 1
+                continue
             if armed:
                 stop_now(signum, "stopped at once on the second signal (the lake is whole)")
             armed = True
             message = (
-                f"stopped: not done {COMMAND_DEADLINE_S:g} s after the signal, so what it had "
+                f"stopped: not done {_deadline_s:g} s after the signal, so what it had "
                 "started was killed (the lake is whole; the next run settles what it staged)"
             )
-            timer = threading.Timer(COMMAND_DEADLINE_S, stop_now, args=(signum, message))
+            timer = threading.Timer(_deadline_s, stop_now, args=(signum, message))
             timer.daemon = True
             timer.start()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
@@ -203,7 +204,12 @@ _MARK = "NEWSLAKE_TEST_MARK"
 def marked_processes(marker: str) -> list[str]:
     """Command lines of the live processes whose environment carries `marker`: every process
     a marked command started, however it was started (children inherit the environment)."""
-    found = []
+    return list(_marked(marker).values())
+
+
+def _marked(marker: str) -> dict[int, str]:
+    """The live processes carrying `marker`, by pid, with their command lines."""
+    found = {}
     needle = f"{_MARK}={marker}".encode()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -211,7 +217,8 @@ def marked_processes(marker: str) -> list[str]:
         try:
             environ = (proc / "environ").read_bytes()
             if needle in environ.split(b"\0"):
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(proc.name)] = cmdline
         except OSError:  # gone meanwhile, or not ours to read
             continue
     return found
@@ -277,7 +284,11 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     extra = {"PREFECT_HOME": str(home), "NEWSLAKE_FETCH_PER_HOST_DELAY_S": "0"}
     runner = Cli(extra=extra, marker=uuid.uuid4().hex)
     yield runner
-    assert runner.survivors() == [], "processes outlived the command"
+    left = runner.survivors()
+    for pid in _marked(runner.marker):  # so that they do not go on to trouble other tests
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], "processes outlived the command"
 
 
 def lake_sources(lake: Path | str) -> tuple[list[str], list[str]]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -40,9 +43,77 @@ def test_a_signal_mid_run_stops_the_server_and_the_workers(
     running = _wait_for_workers(cli)
     assert any("uvicorn" in p for p in running)  # the temporary Prefect server, started by it
     run.send_signal(sig)
-    output = run.communicate(timeout=120)[0]
+    output = _finish(run)
     assert run.returncode != 0, output
     assert cli.survivors() == [], output
+
+
+def _finish(run: subprocess.Popen[str], timeout_s: float = 120) -> str:
+    """The command's output, once every process holding its output pipe is gone; when one is
+    still there after `timeout_s`, the whole process group is killed and the test fails."""
+    try:
+        return run.communicate(timeout=timeout_s)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        output = run.communicate()[0]
+        pytest.fail(f"processes of the command still ran {timeout_s:g} s on:\n{output[-2000:]}")
+
+
+def test_a_killed_command_takes_its_workers_with_it(cli: Cli, tmp_path: Path) -> None:
+    """SIGKILL, the kernel's OOM killer or a native library aborting leave the command no
+    unwinding: its workers go by themselves once it is gone (its server already did)."""
+    cli.extra["NEWSLAKE_RUN_INLINE_PAGES"] = "0"  # the sample pages go to the workers
+    run = cli.popen("ingest", str(SAMPLES), "--lake", str(tmp_path / "lake"), "--workers", "2")
+    _wait_for_workers(cli)
+    run.kill()
+    _finish(run, timeout_s=60)
+    assert cli.survivors() == []
+
+
+def test_a_run_with_workers_starts_one_prefect_server(cli: Cli, tmp_path: Path) -> None:
+    """Prefect's own threads (the one forwarding the workers' events, the events worker) talk
+    to the run's server: finding no API in their settings, they used to start a second one."""
+    cli.extra["NEWSLAKE_RUN_INLINE_PAGES"] = "0"
+    run = cli.popen("ingest", str(SAMPLES), "--lake", str(tmp_path / "lake"), "--workers", "2")
+    servers: set[str] = set()
+    while run.poll() is None:
+        found = marked_processes(cli.marker)
+        servers.update(p for p in found if "prefect.server.api.server:create_app" in p)
+        time.sleep(0.1)
+    output = run.communicate()[0]
+    assert run.returncode == 0, output
+    assert len(servers) == 1, servers
+
+
+def test_a_signal_during_an_import_unwinds_once_the_import_is_done(tmp_path: Path) -> None:
+    """An exception raised inside a native module's import aborts the process (duckdb's
+    enums: "Critical nanobind error"), leaving its workers behind: the signal waits it out."""
+    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(1.5)\n")
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from newslake.flows.stopping import stop_on_signals
+        stop_on_signals()
+        print("ready", flush=True)
+        try:
+            import slow_module
+        except KeyboardInterrupt:
+            sys.exit("interrupted inside the import")
+        try:
+            time.sleep(30)
+        except KeyboardInterrupt:
+            sys.exit(0 if "slow_module" in sys.modules else 5)
+        sys.exit("never interrupted")
+        """
+    )
+    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+    command = [sys.executable, "-c", script]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as run:
+        assert run.stdout is not None
+        assert run.stdout.readline() == "ready\n"
+        time.sleep(0.5)  # inside the import
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=20) == 0
 
 
 def test_an_error_exit_leaves_nothing_running(cli: Cli, tmp_path: Path) -> None:
