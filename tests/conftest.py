@@ -277,6 +277,18 @@ class Cli:
         return left
 
 
+def finish(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    """A command's output once every process holding its output pipe is gone (bounded far above
+    what it takes: durations are bench/'s); when one is still there after `timeout_s`, its
+    whole process group is killed and the test fails with what it printed."""
+    try:
+        return proc.communicate(timeout=timeout_s)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output = proc.communicate()[0]
+        pytest.fail(f"the command's processes still ran {timeout_s:g} s on:\n{output[-2000:]}")
+
+
 @pytest.fixture
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """Run `newslake` as a subprocess; fails the test if a process it started outlives it."""

@@ -18,7 +18,7 @@ from prefect import flow, task
 from newslake.flows.runners import WarmProcessPool, task_runner
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.settings import RunOptions
-from tests.conftest import SAMPLES, Cli, corpus, marked_processes
+from tests.conftest import SAMPLES, Cli, corpus, finish, marked_processes
 
 pytestmark = pytest.mark.slow
 
@@ -43,20 +43,9 @@ def test_a_signal_mid_run_stops_the_server_and_the_workers(
     running = _wait_for_workers(cli)
     assert any("uvicorn" in p for p in running)  # the temporary Prefect server, started by it
     run.send_signal(sig)
-    output = _finish(run)
+    output = finish(run, 120)
     assert run.returncode != 0, output
     assert cli.survivors() == [], output
-
-
-def _finish(run: subprocess.Popen[str], timeout_s: float = 120) -> str:
-    """The command's output, once every process holding its output pipe is gone; when one is
-    still there after `timeout_s`, the whole process group is killed and the test fails."""
-    try:
-        return run.communicate(timeout=timeout_s)[0]
-    except subprocess.TimeoutExpired:
-        os.killpg(run.pid, signal.SIGKILL)
-        output = run.communicate()[0]
-        pytest.fail(f"processes of the command still ran {timeout_s:g} s on:\n{output[-2000:]}")
 
 
 def test_a_killed_command_takes_its_workers_with_it(cli: Cli, tmp_path: Path) -> None:
@@ -66,7 +55,7 @@ def test_a_killed_command_takes_its_workers_with_it(cli: Cli, tmp_path: Path) ->
     run = cli.popen("ingest", str(SAMPLES), "--lake", str(tmp_path / "lake"), "--workers", "2")
     _wait_for_workers(cli)
     run.kill()
-    _finish(run, timeout_s=60)
+    finish(run, 60)
     assert cli.survivors() == []
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.lake.runlog import recent_runs
-from tests.conftest import ROOT, SAMPLES, Cli
+from tests.conftest import ROOT, SAMPLES, Cli, finish
 
 
 def _free_port() -> int:
@@ -320,14 +320,9 @@ def _signal(serve: subprocess.Popen[str], signum: int, target: str) -> None:
 
 
 def _stopped(serve: subprocess.Popen[str]) -> tuple[int, str]:
-    """Wait (a bound far above the few seconds it takes) for serve to exit: its exit code and
-    output. How long the stop takes is measured by bench/serve_stop.py."""
-    try:
-        output = serve.communicate(timeout=60)[0]
-    except subprocess.TimeoutExpired:
-        os.killpg(serve.pid, signal.SIGKILL)
-        output = serve.communicate()[0]
-        pytest.fail(f"serve did not stop within 60 s:\n{output}")
+    """Serve's exit code and output, once it is gone (bounded at 60 s). How long the stop takes
+    is measured by bench/serve_stop.py."""
+    output = finish(serve, 60)
     return serve.returncode, output
 
 
