@@ -130,13 +130,15 @@ def run_flow(entry: str, settings: Settings, *, warm: bool = False, **parameters
     import httpx
 
     from newslake.flows.prefect_api import PrefectUnreachableError, prefect_api
-    from newslake.flows.report import last_published
 
     code = 0
     api = None
     done = threading.Event()
     try:
         with prefect_api() as api, _task_runner(settings, warm) as runner:
+            # Imported once the server is starting: with them comes Prefect (seconds).
+            from newslake.flows.report import last_published
+
             module, name = entry.split(":")
             flow = getattr(importlib.import_module(module), name)
             _quiet_lost_events()

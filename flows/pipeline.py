@@ -132,7 +132,8 @@ def process_files(
     pages.close()  # what was read ahead is read again by the shards
     if len(head) <= settings.run.inline_pages:
         return process_items(head, settings, run_id, on_batch), SHARD_BATCHES
-    numbered = list(enumerate(shards(files, settings.run.batch_pages)))
+    run = settings.run
+    numbered = list(enumerate(shards(files, run.batch_pages, run.worker_count)))
     totals = _bounded(
         (partial(process_shard.submit, shard, n, settings=settings, run_id=run_id)
          for n, shard in numbered),

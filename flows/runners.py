@@ -13,9 +13,12 @@ flow lists its inputs, rather than after the first batch is handed to them.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from typing import Any, NoReturn, Self, cast
 
@@ -54,6 +57,7 @@ def _start_worker(models: tuple[str, ...]) -> None:
     do."""
     _ignore_sigint()
     _exit_with_parent()
+    atexit.register(_exit_at_once)
     from newslake.tasks.pages import batch  # noqa: F401 - its imports are the start-up
     from newslake.tasks.text.models import load_pipeline
 
@@ -105,6 +109,17 @@ def _ignore_sigint() -> None:
     the pool, and the flow's shutdown then waits on it. The flow process stops the pool itself
     (pending batches are dropped, a running one finishes), and SIGTERM still ends a worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_at_once() -> None:
+    """In a worker process, as its interpreter exits: flush the output and leave, once the
+    exit handlers registered after this one (Prefect's, which deliver its queued events and
+    logs) have run. What is left, tearing down the model and every module object by object,
+    took two workers 1.3 s at the end of every run, while the command waited for them."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _exit_with_parent() -> None:

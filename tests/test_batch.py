@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from newslake.tasks.pages.batch import _writable, process_in_turn
+from newslake.tasks.pages.shard import shards
 from newslake.tasks.records import RawPage, Reject
 from newslake.tasks.settings import load_settings
 from tests.conftest import ARTICLE
@@ -66,3 +67,24 @@ def test_an_article_whose_row_cannot_be_built_is_a_write_reject() -> None:
         "UnicodeEncodeError",
     )
     assert reject.reason.startswith("the article's row cannot be written: ")
+
+
+@pytest.mark.parametrize(("pages", "workers", "sizes"), [
+    (150, 2, [38, 38, 38, 36]),  # greedy 64, 64, 22 left one worker idle for the third
+    (600, 2, [60] * 10),
+    (130, 1, [44, 44, 42]),
+    (3, 2, [2, 1]),
+])  # fmt: skip
+def test_html_shards_are_even_and_come_in_multiples_of_the_workers(
+    pages: int, workers: int, sizes: list[int]
+) -> None:
+    files = [f"/in/{i:04d}.html" for i in range(pages)]
+    cut = list(shards(files, 64, workers))
+    assert [len(s) for s in cut] == sizes
+    assert [f for s in cut for f in s] == files  # every file once, in order
+
+
+def test_an_archive_is_a_shard_of_its_own_between_html_shards() -> None:
+    files = ["/in/a.html", "/in/b.html", "/in/day.warc.gz", "/in/c.html"]
+    cut = list(shards(files, 64, 2))
+    assert cut == [["/in/a.html", "/in/b.html"], ["/in/day.warc.gz"], ["/in/c.html"]]
