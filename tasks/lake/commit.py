@@ -28,6 +28,7 @@ from newslake.tasks.lake.index import (
     KINDS,
     LakeIndex,
     fold_staging,
+    index_columns,
     index_is_built,
     index_rows,
     rebuild_index,
@@ -133,21 +134,26 @@ class _Placement:
         for kind in kinds:
             self.values[kind.name].append(affected[kind.key])
         ours = pl.any_horizontal(pl.col(k.key).is_in(affected[k.key].implode()) for k in kinds)
-        held = merged.filter(ours).with_columns(pl.lit(day).alias(PARTITION))
-        self.rows.append(index_rows(self.table, held))
+        self.rows.append(self._indexed(day, merged.filter(ours)))
 
     def add(self, day: date, rows: pl.DataFrame) -> None:
         """Note rows added to a day beside its other files: their index rows are added, and the
         index rows of the day's other files stay (their keys may be the same: an article's
         second capture)."""
-        self.added.append(index_rows(self.table, rows.with_columns(pl.lit(day).alias(PARTITION))))
+        self.added.append(self._indexed(day, rows))
+
+    def _indexed(self, day: date, rows: pl.DataFrame) -> pl.DataFrame:
+        """The columns of `rows` that index rows are made of, with their day. Index rows are
+        made once for all days in `apply`: made a day at a time they were a quarter of a
+        commit's CPU on a run spread over hundreds of days (bench/RESULTS.md)."""
+        return rows.select(*index_columns(self.table), pl.lit(day).alias(PARTITION))
 
     def apply(self, index: LakeIndex) -> None:
         if self.added:
-            index.add(pl.concat(self.added))
+            index.add(index_rows(self.table, pl.concat(self.added, how="vertical_relaxed")))
         if not self.days:
             return
-        rows = pl.concat(self.rows)
+        rows = index_rows(self.table, pl.concat(self.rows, how="vertical_relaxed"))
         for kind in KINDS[self.table]:
             index.replace(kind.name, pl.concat(self.values[kind.name]), self.days, rows)
 

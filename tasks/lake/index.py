@@ -24,6 +24,7 @@ its first run; `newslake reindex` does the same on demand.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -40,6 +41,7 @@ __all__ = [
     "KINDS",
     "LakeIndex",
     "fold_staging",
+    "index_columns",
     "index_is_built",
     "index_mismatch",
     "index_rows",
@@ -50,6 +52,8 @@ __all__ = [
 
 _ROOT = "_index"
 _MANIFEST = "manifest.parquet"
+# Shards written at once by a commit (I/O-bound: encoding, fsync, a PUT each).
+_WRITERS = 8
 # 16**3 = 4,096 shards: 20 new articles touch about 20 of them; at 10M articles a shard holds
 # about 20,000 rows (well under a MiB), so a run reads and writes little whatever the lake's size.
 SHARD_DIGITS = 3
@@ -123,6 +127,11 @@ def _shard_path(lake: Lake, shard: str) -> str:
 
 _ORDER = ["key", "kind", PARTITION, "id", "words"]
 _SHARD = pl.col("key").str.slice(0, SHARD_DIGITS).alias("_shard")
+
+
+def index_columns(table: TableName) -> list[str]:
+    """The columns of a table that its index rows are made of (besides the partition)."""
+    return sorted({c for k in KINDS[table] for c in (k.key, k.id, k.words) if c})
 
 
 def index_rows(table: TableName, frame: pl.DataFrame) -> pl.DataFrame:
@@ -231,16 +240,27 @@ class LakeIndex:
             .sort(["_shard", *_ORDER], nulls_last=True)
             .partition_by("_shard", as_dict=True, include_key=False, maintain_order=True)
         )
+        changed = {}
         for shard in sorted(self._touched):
-            frame, path = shards.get((shard,), INDEX.to_frame()), _shard_path(self.lake, shard)
-            if frame.equals(self._read[shard]):
-                continue
-            if frame.is_empty():
-                self.lake.remove(path)
-            else:
-                self.lake.write(frame, path)
-            self._read[shard] = frame
+            frame = shards.get((shard,), INDEX.to_frame())
+            if not frame.equals(self._read[shard]):
+                changed[shard] = frame
+        # Shards are written side by side: a run touches two shards a new article, and one at
+        # a time each waited for its encoding, its fsync or (on an object store) its PUT.
+        with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+            writes = {pool.submit(self._write_shard, s, f): s for s, f in changed.items()}
+            for done in as_completed(writes):
+                done.result()
+                self._read[writes[done]] = changed[writes[done]]
         self._touched.clear()
+
+    def _write_shard(self, shard: str, frame: pl.DataFrame) -> None:
+        """Write one shard atomically; an empty one is removed."""
+        path = _shard_path(self.lake, shard)
+        if frame.is_empty():
+            self.lake.remove(path)
+        else:
+            self.lake.write(frame, path)
 
 
 @task(name="save-index", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -257,10 +277,9 @@ def index_is_built(lake: Lake) -> bool:
 def _from_tables(lake: Lake) -> pl.DataFrame:
     """The index the tables call for: every table's key columns, one partition at a time."""
     parts = []
-    for table, kinds in KINDS.items():
-        columns = sorted({c for k in kinds for c in (k.key, k.id, k.words) if c})
+    for table in KINDS:
         for path in lake.partition_files(table):
-            parts.append(index_rows(table, lake.read([path], columns, hive=True)))
+            parts.append(index_rows(table, lake.read([path], index_columns(table), hive=True)))
     return pl.concat(parts).unique() if parts else INDEX.to_frame()
 
 
