@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import os
 import signal
 import socket
@@ -102,19 +101,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@functools.cache
-def _probe() -> httpx.Client:
-    """One HTTP client for every health check of this process. `httpx.get` builds a client,
-    and with it an SSL context from the CA bundle, per call: 58 ms of CPU each, which polling a
-    booting server ten times a second took from the server's own boot and the workers' start
-    (5 s of a 600-page run's command CPU, bench/RESULTS.md "Before a run is steady")."""
-    return httpx.Client()
-
-
-def answers(api: str, timeout_s: float = 0.5) -> bool:
-    """Whether a Prefect API answers its health check."""
+def answers(api: str, timeout_s: float = 0.5, client: httpx.Client | None = None) -> bool:
+    """Whether a Prefect API answers its health check. A caller that polls passes its own
+    `client`: `httpx.get` builds a client, and with it an SSL context from the CA bundle, per
+    call (58 ms of CPU), which polling a booting server ten times a second took from the
+    server's boot and the workers' start (bench/RESULTS.md, "Before a run is steady")."""
     try:
-        return _probe().get(f"{api}/health", timeout=timeout_s).status_code == 200
+        if client is None:
+            with httpx.Client() as fresh:
+                return fresh.get(f"{api}/health", timeout=timeout_s).status_code == 200
+        return client.get(f"{api}/health", timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -122,14 +118,15 @@ def answers(api: str, timeout_s: float = 0.5) -> bool:
 def wait_until_up(api: str, process: subprocess.Popen[bytes], timeout_s: float, log: str) -> None:
     """Wait for a starting server's health check; a clear error if it dies or never answers."""
     deadline = time.monotonic() + timeout_s
-    while not answers(api, timeout_s=2):
-        if process.poll() is not None:
-            msg = f"the Prefect server did not start (exit code {process.returncode}): {log}"
-            raise ConfigError(msg)
-        if time.monotonic() > deadline:
-            msg = f"the Prefect server did not answer on {api} within {timeout_s:.0f} s: {log}"
-            raise ConfigError(msg)
-        time.sleep(0.1)
+    with httpx.Client() as client:
+        while not answers(api, timeout_s=2, client=client):
+            if process.poll() is not None:
+                msg = f"the Prefect server did not start (exit code {process.returncode}): {log}"
+                raise ConfigError(msg)
+            if time.monotonic() > deadline:
+                msg = f"the Prefect server did not answer on {api} within {timeout_s:.0f} s: {log}"
+                raise ConfigError(msg)
+            time.sleep(0.1)
 
 
 def _configured_in_process() -> str | None:
@@ -198,10 +195,11 @@ class PrefectApi:
         else:
             # Counted from the command's start: the flow's imports ran meanwhile.
             deadline = self._created + _ANSWER_WITHIN_S
-            while not answers(self.url, timeout_s=2):
-                if time.monotonic() > deadline:
-                    raise PrefectUnreachableError(self.url, f"within {_ANSWER_WITHIN_S:g} s")
-                time.sleep(0.5)
+            with httpx.Client() as client:
+                while not answers(self.url, timeout_s=2, client=client):
+                    if time.monotonic() > deadline:
+                        raise PrefectUnreachableError(self.url, f"within {_ANSWER_WITHIN_S:g} s")
+                    time.sleep(0.5)
         before = prefect.context.GLOBAL_SETTINGS_CONTEXT
         with temporary_settings(updates={PREFECT_API_URL: self.url}) as settings:
             prefect.context.GLOBAL_SETTINGS_CONTEXT = before.model_copy(
