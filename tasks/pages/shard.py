@@ -55,8 +55,8 @@ def shards(files: list[str], pages_per_shard: int, workers: int = 1) -> Iterator
     `workers`.
 
     Cut greedily, 150 files at 64 a shard on two workers are 64, 64 and 22: the third shard
-    runs alone on one worker while the other idles, a fifth of such a run's page work
-    (bench/RESULTS.md, "Before a run is steady"). Four shards of 38 keep both busy to the end.
+    runs alone on one worker while the other idles, a seventh of such a run's pages
+    (bench/RESULTS.md, "Before a run is steady"). Four shards of 36-38 keep both busy to the end.
     """
     html = sum(1 for name in files if input_kind(name) == "html")
     count = -(-html // pages_per_shard)
