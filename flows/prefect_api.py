@@ -107,10 +107,8 @@ def answers(api: str, timeout_s: float = 0.5, client: httpx.Client | None = None
     call (58 ms of CPU), which polling a booting server ten times a second took from the
     server's boot and the workers' start (bench/RESULTS.md, "Before a run is steady")."""
     try:
-        if client is None:
-            with httpx.Client() as fresh:
-                return fresh.get(f"{api}/health", timeout=timeout_s).status_code == 200
-        return client.get(f"{api}/health", timeout=timeout_s).status_code == 200
+        with httpx.Client() if client is None else contextlib.nullcontext(client) as asking:
+            return asking.get(f"{api}/health", timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 
