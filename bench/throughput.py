@@ -99,7 +99,7 @@ def worker_rss_kib() -> int:
     largest = 0
     for proc in Path("/proc").iterdir():
         try:
-            if b"multiprocessing.spawn" in (proc / "cmdline").read_bytes():
+            if b"multiprocessing.forkserver" in (proc / "cmdline").read_bytes():
                 status = (proc / "status").read_text()
                 rss = next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS"))
                 largest = max(largest, int(rss))

@@ -20,6 +20,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from types import SimpleNamespace
 from typing import Any, NoReturn, Self, cast
 
 from prefect.futures import PrefectFuture
@@ -27,7 +30,11 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from newslake.tasks.settings import RunOptions, load_settings
 
-__all__ = ["WarmProcessPool", "configured_runner", "task_runner"]
+__all__ = ["MODELS_ENV", "WarmProcessPool", "configured_runner", "task_runner"]
+
+# The fork server's preload (flows/worker_preload.py) and where it finds the models to load.
+_PRELOAD = "newslake.flows.worker_preload"
+MODELS_ENV = "NEWSLAKE_WORKER_MODELS"
 
 
 def task_runner(run: RunOptions, models: tuple[str, ...] = ()) -> TaskRunner[Any]:
@@ -52,9 +59,10 @@ def task_runner(run: RunOptions, models: tuple[str, ...] = ()) -> TaskRunner[Any
 
 
 def _start_worker(models: tuple[str, ...]) -> None:
-    """In a new worker process: ignore Ctrl-C, go when the command goes, import the batch step's
-    libraries and load the models, so that the worker's first batch costs what its later ones
-    do."""
+    """In a new worker process: ignore Ctrl-C, go when the command goes, and have the batch
+    step's libraries and the models loaded, so that the worker's first batch costs what its
+    later ones do. A worker forked from the fork server has them already; this loads what the
+    fork server could not."""
     _ignore_sigint()
     _exit_with_parent()
     atexit.register(_exit_at_once)
@@ -65,9 +73,58 @@ def _start_worker(models: tuple[str, ...]) -> None:
         load_pipeline(model)
 
 
+def _start_all(executor: Executor, count: int) -> None:
+    """Give each of `count` workers a trivial task, which starts them. A pool broken meanwhile
+    is not this thread's to report: the flow's first batch does."""
+    with contextlib.suppress(Exception):
+        for _ in range(count):
+            executor.submit(_started)
+
+
 def _started() -> int:
     """A task for a fresh worker: it returns once the worker's initializer has run."""
     return 0
+
+
+def _fork_context(models: tuple[str, ...]) -> multiprocessing.context.BaseContext:
+    """Where the pool's workers come from: a fork server that imports the batch step's libraries
+    and loads `models` once (flows/worker_preload.py), so that each worker is a fork of a
+    started interpreter rather than a fresh one importing and loading the same things again
+    (3.7 s of CPU a worker on this machine; bench/RESULTS.md, "Workers forked"). Where there is
+    no fork server (Windows), fresh interpreters, as Prefect's own pool starts them.
+
+    The models go to the fork server in the environment, the one channel to it: it is started
+    with the first worker, from this process's environment at that moment."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    os.environ[MODELS_ENV] = ",".join(models)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([_PRELOAD])
+    return context
+
+
+def _stop_fork_server() -> None:
+    """Stop the fork server the pool's workers came from, once they are gone. It would live as
+    long as this process, holding the models' memory: a test session or a program running
+    flow after flow. Its `_stop` is the standard library's own (its tests stop it so)."""
+    from multiprocessing import forkserver
+
+    with contextlib.suppress(AttributeError, OSError, ChildProcessError):
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]  # noqa: SLF001 - no public way
+
+
+@contextlib.contextmanager
+def _prefect_context(context: multiprocessing.context.BaseContext) -> Iterator[None]:
+    """Have Prefect's process pool take its processes from `context`: it names the spawn
+    context in its `__enter__` (prefect.task_runners, 3.9), reached through its module's
+    `multiprocessing` name, which is replaced for the call."""
+    import prefect.task_runners as runners
+
+    runners.multiprocessing = SimpleNamespace(get_context=lambda _: context)  # type: ignore[attr-defined,assignment]
+    try:
+        yield
+    finally:
+        runners.multiprocessing = multiprocessing  # type: ignore[attr-defined]
 
 
 class WarmProcessPool(ProcessPoolTaskRunner):
@@ -80,12 +137,18 @@ class WarmProcessPool(ProcessPoolTaskRunner):
     """
 
     def warm(self) -> None:
-        """Start every worker now; their start-up runs while the caller goes on."""
+        """Start every worker now; their start-up runs while the caller goes on.
+
+        The workers are asked for from a thread: the first waits for the fork server to have
+        loaded the libraries and models, seconds in which the caller imports its own."""
         if not self._started:
             self.__enter__()
-        if self._executor is not None:
-            for _ in range(self._max_workers or 1):
-                self._executor.submit(_started)
+        executor = self._executor
+        if executor is not None:
+            count = self._max_workers or 1
+            threading.Thread(
+                target=_start_all, args=(executor, count), daemon=True, name="newslake-warm"
+            ).start()
 
     def duplicate(self) -> Self:
         return self if self._started else super().duplicate()
@@ -96,11 +159,16 @@ class WarmProcessPool(ProcessPoolTaskRunner):
         return (type(self), (self._max_workers, None, self._initializer, self._initargs))
 
     def __enter__(self) -> Self:
-        return self if self._started else super().__enter__()
+        if self._started:
+            return self
+        models = cast(tuple[str, ...], self._initargs[0] if self._initargs else ())
+        with _prefect_context(_fork_context(models)):
+            return super().__enter__()
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
         if self._started:
             super().__exit__(exc_type, exc_value, traceback)
+            _stop_fork_server()
 
 
 def _ignore_sigint() -> None:

@@ -22,13 +22,16 @@ from tests.conftest import SAMPLES, Cli, corpus, finish, marked_processes
 
 pytestmark = pytest.mark.slow
 
+# In the command line of the pool's fork server and of the workers forked from it.
+_WORKER = "multiprocessing.forkserver"
+
 
 def _wait_for_workers(cli: Cli, timeout_s: float = 180) -> list[str]:
     """The command's processes once its worker processes are running."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         running = marked_processes(cli.marker)
-        if any("multiprocessing.spawn" in p for p in running):
+        if any(_WORKER in p for p in running):
             return running
         time.sleep(0.2)
     pytest.fail("the worker processes never started")
@@ -126,18 +129,25 @@ def test_a_small_run_uses_no_worker_processes(cli: Cli, tmp_path: Path) -> None:
         time.sleep(0.1)
     output = run.communicate()[0]
     assert run.returncode == 0, output
-    assert not any("multiprocessing.spawn" in p for p in seen)
+    assert not any(_WORKER in p for p in seen)
     assert run_query(lake, "select count(*) from articles").item() == 11
 
 
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").glob("*/children")
+        for child in task.read_text().split()
+    ]
+
+
 def _worker_pids() -> set[int]:
-    """This process's children that are process-pool workers."""
+    """This process's process-pool workers: the children of its fork server."""
     found = set()
-    for child in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        for pid in child.read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline")
-            if cmdline.exists() and b"multiprocessing.spawn" in cmdline.read_bytes():
-                found.add(int(pid))
+    for pid in _children(os.getpid()):
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and _WORKER.encode() in cmdline.read_bytes():
+            found.update(_children(pid))
     return found
 
 
