@@ -105,11 +105,16 @@ def _report_if_orphaned(done: threading.Event, before: object) -> None:
 @contextmanager
 def _task_runner(settings: Settings, warm: bool) -> Iterator[TaskRunner[Any]]:
     """The run's task runner, its workers started now when `warm`, and stopped at the end
-    even when the flow never got to use them."""
-    from newslake.flows.runners import WarmProcessPool, task_runner
+    even when the flow never got to use them. Their fork server starts first, before this
+    process imports Prefect with the runner's module (flows/forkserver.py)."""
+    from newslake.flows import forkserver
 
     entities = settings.entities
     models = tuple(m for _, m in entities.models) if entities.enabled else ()
+    if warm and settings.run.runner == "process":
+        forkserver.start(models)
+    from newslake.flows.runners import WarmProcessPool, task_runner
+
     runner = task_runner(settings.run, models)
     if not (warm and isinstance(runner, WarmProcessPool)):
         yield runner

@@ -163,10 +163,15 @@ class PrefectApi:
             command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1"]
             command += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
             # What Prefect's SubprocessASGIServer sets: no UI, ephemeral mode (no services).
+            # And no registration of block types: newslake's runs use no blocks, and deciding
+            # that the registry is unchanged imports every installed Prefect collection
+            # (prefect-dask, and with it dask and distributed), 8% of the server's boot.
             env = os.environ | {
                 "PREFECT_UI_ENABLED": "0",
                 "PREFECT__SERVER_EPHEMERAL": "1",
                 "PREFECT__SERVER_FINAL": "1",
+                "PREFECT_API_BLOCKS_REGISTER_ON_START": "0",
+                "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "0",
             }
             self.process = spawn(command, env)
 

