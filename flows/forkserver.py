@@ -16,13 +16,24 @@ import multiprocessing
 import os
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
+from typing import TYPE_CHECKING
 
-__all__ = ["MODELS_ENV", "context", "start", "stop"]
+if TYPE_CHECKING:
+    from newslake.tasks.settings import Settings
+
+__all__ = ["MODELS_ENV", "context", "start", "stop", "worker_models"]
 
 # Where the fork server's preload finds the models to load: the environment is the one channel
 # to it (it is started from this process's environment at that moment).
 MODELS_ENV = "NEWSLAKE_WORKER_MODELS"
 _PRELOAD = "newslake.flows.worker_preload"
+
+
+def worker_models(settings: Settings) -> tuple[str, ...]:
+    """The spaCy models a run's workers load before their first batch: those of the entity
+    step's languages, none when the step is off."""
+    entities = settings.entities
+    return tuple(model for _, model in entities.models) if entities.enabled else ()
 
 
 def context(models: tuple[str, ...]) -> BaseContext:

