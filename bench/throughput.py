@@ -1,22 +1,24 @@
 """Pages/s and peak memory of `newslake ingest` against a bare trafilatura loop, side by side.
 
-Run: `.venv/bin/python -m bench.throughput [--small 150] [--pages 600]`. Over the pages of
-../shared/corpus/pages it times a small run and a large run of each contender, and reports the
-*marginal* rate (extra pages / extra seconds) so that fixed start-up — Prefect's local server,
-worker processes — is measured apart from per-page cost; the span (450 pages by default) is
-long enough that a second of start-up noise moves the rate by a few per cent, where 50→500 moved
-the full pipeline's ratio 2x between sittings. "Before steady" is the small run's time beyond
-its pages at the marginal rate: its start-up and wind-down. A contender's small and large runs
-go back to back (which first alternates from one contender to the next), and the in-process
-loops load their spaCy models before the clock starts, as a warm worker has: otherwise a drift
-in the machine's speed between phases, or a model load inside the first run, moves each marginal
-rate by a different amount.
-Peak RSS is the sum over the whole process tree (flow process + workers), sampled every 50 ms;
-a worker's own peak is reported apart. Two bare loops are the references: trafilatura.extract
-alone (for ingest with entities off) and trafilatura.extract + language id + spaCy NER-only on
-the English texts with the same model (for the full pipeline). Start-up: a one-page ingest
-against a bare process that imports trafilatura and spaCy, loads the model, extracts the page
-and tags it — with no Prefect server running, and with PREFECT_API_URL set to a running one.
+Run: `.venv/bin/python -m bench.throughput [--small 150] [--pages 600] [--repeat 3]`. Over the
+pages of ../shared/corpus/pages it times a small run and a large run of each contender, and
+reports the *marginal* rate (extra pages / extra seconds) so that fixed start-up — Prefect's
+local server, worker processes — is measured apart from per-page cost; the span (450 pages by
+default) is long enough that a second of start-up noise moves the rate by a few per cent, where
+50→500 moved the full pipeline's ratio 2x between sittings. "Before steady" is the small run's
+time beyond its pages at the marginal rate: its start-up and wind-down. A contender's small and
+large runs go back to back (which first alternates from one contender to the next), and the
+in-process loops load their spaCy models before the clock starts, as a warm worker has:
+otherwise a drift in the machine's speed between phases, or a model load inside the first run,
+moves each marginal rate by a different amount. With `--repeat` every contender runs that many
+rounds and the medians are reported: single runs of one contender moved by up to a tenth.
+Memory is the peak proportional set size of the whole process tree (flow process, fork server,
+workers), sampled every 0.5 s; a worker's own resident peak is reported apart. Two bare loops
+are the references: trafilatura.extract alone (for ingest with entities off) and
+trafilatura.extract + language id + spaCy NER-only on the English texts with the same model
+(for the full pipeline). Start-up: a one-page ingest against a bare process that imports
+trafilatura and spaCy, loads the model, extracts the page and tags it — with no Prefect server
+running, and with PREFECT_API_URL set to a running one.
 """
 
 from __future__ import annotations
@@ -63,15 +65,34 @@ def tree_rss_kib(pid: int) -> int:
     return total
 
 
+def tree_pss_kib(pid: int) -> int:
+    """Proportional set size of a process and all its descendants, in KiB: each shared page
+    counted once, split among the processes sharing it. Workers forked from one fork server
+    share its libraries and model, which a sum of resident sizes counts once per process."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += int(next(ln.split()[1] for ln in rollup.splitlines() if ln.startswith("Pss:")))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
 def run_sampled(
     args: list[str],
     on_sample: Callable[[float, int], None],
     *,
     env: dict[str, str] | None = None,
     every_s: float = 0.05,
+    measure: Callable[[int], int] = tree_rss_kib,
 ) -> float:
-    """Run one `newslake` command, calling `on_sample(seconds since start, tree RSS in KiB)`
-    every `every_s` while it runs; return its wall seconds (exit on failure)."""
+    """Run one `newslake` command, calling `on_sample(seconds since start, measure(its pid))`
+    (the tree's resident KiB by default) every `every_s` while it runs; return its wall seconds
+    (exit on failure)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(NEWSLAKE), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
@@ -80,7 +101,7 @@ def run_sampled(
 
     def sample() -> None:
         while not done.is_set():
-            on_sample(time.perf_counter() - started, tree_rss_kib(proc.pid))
+            on_sample(time.perf_counter() - started, measure(proc.pid))
             time.sleep(every_s)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -112,8 +133,10 @@ WORKER_PEAK = {"kib": 0}
 
 
 def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS (KiB) of one `newslake` command; the largest worker's
-    peak goes to WORKER_PEAK."""
+    """Wall seconds and peak tree PSS (KiB) of one `newslake` command, sampled every 0.5 s
+    (reading a large process's page map takes milliseconds: sampled more often, the bench
+    would take CPU from the command it times); the largest worker's resident peak goes to
+    WORKER_PEAK."""
     peak = 0
 
     def track(_: float, rss_kib: int) -> None:
@@ -122,7 +145,7 @@ def _run_cli(args: list[str], *, entities: bool = True) -> tuple[float, int]:
         WORKER_PEAK["kib"] = max(WORKER_PEAK["kib"], worker_rss_kib())
 
     env = {**os.environ, "NEWSLAKE_NER_ENABLED": "true" if entities else "false"}
-    return run_sampled(args, track, env=env), peak
+    return run_sampled(args, track, env=env, every_s=0.5, measure=tree_pss_kib), peak
 
 
 def _bare_full(files: list[Path]) -> float:
@@ -223,6 +246,11 @@ def newslake_loop(files: list[Path], lake: Path, *, model: str | None = None) ->
     return time.perf_counter() - started
 
 
+def _fresh(work: Path, prefix: str) -> Path:
+    """A new, empty folder for one run's lake: a repeated run must not find the last one's."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=work))
+
+
 def _marginal(small: tuple[int, float], large: tuple[int, float]) -> float:
     return (large[0] - small[0]) / max(large[1] - small[1], 1e-9)
 
@@ -231,6 +259,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=600, help="pages in the large run (0 = all)")
     parser.add_argument("--small", type=int, default=150, help="pages in the small run")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of every contender; medians are reported"
+    )
     parser.add_argument(
         "--startup-only", action="store_true", help="measure only the one-page start-up"
     )
@@ -251,7 +282,6 @@ def main() -> None:
             shutil.copy(path, folder / path.name)
         sets[name] = (len(chosen), folder, chosen)
     env_workers = os.cpu_count() or 1
-    rows: dict[str, dict[str, tuple[int, float, int]]] = {}
     bare_options = {
         "trafilatura.extract, defaults": {},
         "trafilatura.extract, newslake's options": {
@@ -272,12 +302,12 @@ def main() -> None:
         ),
         (
             "newslake's batch work, bare loop",
-            lambda d, f, name: (newslake_loop(f, work / f"loop-{name}"), 0),
+            lambda d, f, name: (newslake_loop(f, _fresh(work, f"loop-{name}")), 0),
         ),
         (
             f"newslake's batch work, bare loop, {SMALL_MODEL} (the model before)",
             lambda d, f, name: (
-                newslake_loop(f, work / f"loop-sm-{name}", model=SMALL_MODEL),
+                newslake_loop(f, _fresh(work, f"loop-sm-{name}"), model=SMALL_MODEL),
                 0,
             ),
         ),
@@ -287,20 +317,33 @@ def main() -> None:
 
         def ingest(d: Path, f: list[Path], name: str, w: int = workers,
                    e: bool = entities) -> tuple[float, int]:  # fmt: skip
-            lake = work / f"lake-{name}-{w}-{e}"
+            lake = _fresh(work, f"lake-{name}-{w}-{e}")
             args = ["ingest", str(d), "--lake", str(lake), "--workers", str(w), "--no-progress"]
             return _run_cli(args, entities=e)
 
         contenders.append((label, ingest))
     # A contender's small and large runs back to back, in alternating order from one contender
-    # to the next: the machine's speed drifting over the bench then moves both runs of a
-    # contender alike, where running every small run before every large one (as this bench did)
-    # moved each marginal rate by a different amount.
-    for turn, (label, run) in enumerate(contenders):
-        for name in ("small", "large") if turn % 2 == 0 else ("large", "small"):
-            count, folder, files = sets[name]
-            seconds, peak = run(folder, files, name)
-            rows.setdefault(label, {})[name] = (count, seconds, peak)
+    # to the next (and from one round to the next): the machine's speed drifting over the bench
+    # then moves both runs of a contender alike, where running every small run before every
+    # large one (as this bench did) moved each marginal rate by a different amount. Rounds
+    # repeat the whole set, so a slow minute of the machine moves one round, not one contender.
+    done: dict[str, dict[str, list[tuple[float, int]]]] = {}
+    for round_ in range(args.repeat):
+        for turn, (label, run) in enumerate(contenders):
+            for name in ("small", "large") if (turn + round_) % 2 == 0 else ("large", "small"):
+                _, folder, files = sets[name]
+                done.setdefault(label, {}).setdefault(name, []).append(run(folder, files, name))
+    rows = {
+        label: {
+            name: (
+                sets[name][0],
+                statistics.median(seconds for seconds, _ in runs),
+                max(peak for _, peak in runs),
+            )
+            for name, runs in by_size.items()
+        }
+        for label, by_size in done.items()
+    }
     startup = _startup(require("seed") / "kharkiv-offensive.html", work)
     shutil.rmtree(work, ignore_errors=True)
 
@@ -309,13 +352,16 @@ def main() -> None:
     own = "newslake's batch work, bare loop"
     rates = {label: _marginal(r["small"][:2], r["large"][:2]) for label, r in rows.items()}
     lines = [
-        f"`python -m bench.throughput` — {len(pages)} pages of corpus/pages (large run) and "
-        f"{small_n} (small run), {os.cpu_count()} cores. Marginal rate = extra pages / extra "
-        "seconds between the small and the large run, so fixed start-up is excluded.",
+        f"`python -m bench.throughput --repeat {args.repeat}` — {len(pages)} pages of "
+        f"corpus/pages (large run) and {small_n} (small run), {os.cpu_count()} cores, "
+        f"{'medians of ' + str(args.repeat) + ' rounds' if args.repeat > 1 else 'one round'}. "
+        "Marginal rate = extra pages / extra seconds between the small and the large run, so "
+        "fixed start-up is excluded. Memory: the peak proportional set size of the command's "
+        "whole process tree (shared pages counted once).",
         "",
         "| contender | small run s | large run s | marginal pages/s | vs bare defaults "
         "| vs bare full (NER) | vs newslake's own loop | before steady s "
-        "| peak RSS small → large (MiB) |",
+        "| peak memory (PSS) small → large (MiB) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, r in rows.items():
