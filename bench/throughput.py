@@ -48,38 +48,32 @@ from newslake.tasks.text.models import load_pipeline, model_location
 NEWSLAKE = Path(sys.executable).with_name("newslake")
 
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB, from /proc."""
+def _tree_kib(pid: int, source: str, field: str) -> int:
+    """The sum of one /proc memory figure (`field`, in KiB, from /proc/PID/`source`) over a
+    process and all its descendants."""
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(
-                next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS"))
-            )
+            text = Path(f"/proc/{current}/{source}").read_text()
+            total += int(next(ln.split()[1] for ln in text.splitlines() if ln.startswith(field)))
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, StopIteration, ValueError):
             continue
     return total
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB, from /proc."""
+    return _tree_kib(pid, "status", "VmRSS:")
 
 
 def tree_pss_kib(pid: int) -> int:
     """Proportional set size of a process and all its descendants, in KiB: each shared page
     counted once, split among the processes sharing it. Workers forked from one fork server
     share its libraries and model, which a sum of resident sizes counts once per process."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
-            total += int(next(ln.split()[1] for ln in rollup.splitlines() if ln.startswith("Pss:")))
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
+    return _tree_kib(pid, "smaps_rollup", "Pss:")
 
 
 def run_sampled(

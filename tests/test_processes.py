@@ -141,14 +141,19 @@ def _children(pid: int) -> list[int]:
     ]
 
 
-def _worker_pids() -> set[int]:
-    """This process's process-pool workers: the children of its fork server."""
+def _fork_servers() -> set[int]:
+    """This process's children that are fork servers."""
     found = set()
     for pid in _children(os.getpid()):
         cmdline = Path(f"/proc/{pid}/cmdline")
         if cmdline.exists() and _WORKER.encode() in cmdline.read_bytes():
-            found.update(_children(pid))
+            found.add(pid)
     return found
+
+
+def _worker_pids() -> set[int]:
+    """This process's process-pool workers: the children of its fork server."""
+    return {worker for server in _fork_servers() for worker in _children(server)}
 
 
 @task
@@ -162,15 +167,6 @@ def _worker() -> tuple[int, int, tuple[int, tuple[str, ...]] | None]:
 @flow
 def _workers(count: int) -> list[tuple[int, int, tuple[int, tuple[str, ...]] | None]]:
     return [f.result() for f in [_worker.submit() for _ in range(count)]]
-
-
-def _fork_servers() -> set[int]:
-    """This process's children that are fork servers."""
-    return {
-        pid
-        for pid in _children(os.getpid())
-        if _WORKER.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }
 
 
 @pytest.mark.usefixtures("prefect_harness")
