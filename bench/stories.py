@@ -37,8 +37,9 @@ from datasketch import MinHash
 
 from bench.corpus import record, require
 from bench.splits import DEVELOPMENT, HELD_OUT, Split, split_of
-from newslake.tasks.lake.commit import Staging, commit_table, stage_frame, write_part
+from newslake.tasks.lake.commit import commit_table, write_part
 from newslake.tasks.lake.index import LakeIndex
+from newslake.tasks.lake.staging import Staging, stage_frame
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.stories import BANDS, SHINGLE, assign_stories, signature_rows
 from newslake.tasks.lake.tables import ARTICLES, PARTITION, STORIES, conform

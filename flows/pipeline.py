@@ -17,14 +17,9 @@ from prefect.futures import PrefectFuture, as_completed
 from newslake.flows.report import RunSummary
 from newslake.tasks.crashpoints import crash_point
 from newslake.tasks.lake.captures import choose_captures
-from newslake.tasks.lake.commit import (
-    CommitStats,
-    Staging,
-    commit_children,
-    commit_table,
-    drop_staging,
-)
+from newslake.tasks.lake.commit import CommitStats, commit_children, commit_table
 from newslake.tasks.lake.index import LakeIndex, save_index
+from newslake.tasks.lake.staging import Staging, drop_staging
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.stories import assign_stories
 from newslake.tasks.lake.tables import CHILDREN

@@ -11,13 +11,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from newslake.tasks.lake.commit import (
-    LakeBusyError,
-    commit_table,
-    drop_staging,
-    lake_lock,
-    stage_frame,
-)
+from newslake.tasks.lake.commit import LakeBusyError, commit_table, lake_lock
+from newslake.tasks.lake.staging import drop_staging, stage_frame
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import ARTICLES, REJECTS, articles_frame, rejects_frame
 from newslake.tasks.records import Article, Reject

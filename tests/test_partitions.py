@@ -10,10 +10,11 @@ import polars as pl
 from typer.testing import CliRunner
 
 from newslake.flows.cli import app
-from newslake.tasks.lake.commit import commit_table, drop_staging, lake_lock, stage_frame
+from newslake.tasks.lake.commit import commit_table, lake_lock
 from newslake.tasks.lake.index import LakeIndex, index_mismatch
 from newslake.tasks.lake.partitions import read_day
 from newslake.tasks.lake.query import run_query
+from newslake.tasks.lake.staging import drop_staging, stage_frame
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import articles_frame
 from newslake.tasks.records import Article

@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from newslake.tasks.lake.commit import commit_table, stage_frame
+from newslake.tasks.lake.commit import commit_table
 from newslake.tasks.lake.query import QueryError, connect, run_query
+from newslake.tasks.lake.staging import stage_frame
 from newslake.tasks.lake.store import Lake, LakeNotFoundError
 from newslake.tasks.lake.tables import articles_frame, captures_frame
 from tests.conftest import ARTICLE

@@ -16,9 +16,9 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from newslake.tasks.lake.commit import Staging, read_staged, read_staged_batches
 from newslake.tasks.lake.index import LakeIndex
 from newslake.tasks.lake.partitions import day_files, newest_rows
+from newslake.tasks.lake.staging import Staging, read_staged, read_staged_batches
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
 

@@ -1,11 +1,11 @@
 """The lake's tables: hive-partitioned Parquet, written atomically and idempotently.
 
 Layout: `LAKE/<table>/date=YYYY-MM-DD/part-<writer>.parquet` (`tasks/lake/partitions.py`). A
-run first *stages* each batch under `LAKE/_staging/<run_id>/` (outside every table root, so
-readers never see it), then *commits*: rows new to a day are added to it as the run's own file;
-a day where the run changes rows (a re-ingested page replaces its row; an unchanged page keeps
-its old row) is merged into one new file that replaces the day's files (`tasks/lake/store.py`
-writes under a temporary name and moves it into place).
+run first *stages* each batch under `LAKE/_staging/<run_id>/` (`tasks/lake/staging.py`,
+outside every table root, so readers never see it), then *commits*: rows new to a day are added
+to it as the run's own file; a day where the run changes rows (a re-ingested page replaces its
+row; an unchanged page keeps its old row) is merged into one new file that replaces the day's
+files (`tasks/lake/store.py` writes under a temporary name and moves it into place).
 A reader sees the old partition or the new one, never half of either, and a run killed at any
 point leaves the tables as they were before its commit of that partition. The lake's lock keeps
 two runs from writing the same lake at once.
@@ -34,6 +34,7 @@ from newslake.tasks.lake.index import (
     rebuild_index,
 )
 from newslake.tasks.lake.partitions import add_to_day, compact_lake, read_day, replace_day
+from newslake.tasks.lake.staging import STAGING, Staging, read_staged, read_staged_batches
 from newslake.tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
 from newslake.tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
 
@@ -42,18 +43,11 @@ __all__ = [
     "LakeBusyError",
     "commit_children",
     "commit_table",
-    "drop_staging",
-    "read_staged",
-    "read_staged_batches",
-    "Staging",
+    "known_sources",
     "lake_lock",
     "settle_lake",
-    "stage_frame",
-    "known_sources",
     "write_part",
 ]
-
-_STAGING = "_staging"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,10 +59,6 @@ class CommitStats:
     unchanged: int = 0
     duplicates: int = 0
     partitions: int = 0
-
-
-def _staging(lake: Lake, run_id: str, *parts: str) -> str:
-    return lake.path(_STAGING, run_id, *parts)
 
 
 @contextmanager
@@ -91,28 +81,15 @@ def settle_lake(lake: Lake) -> None:
     between a merged file's write and the removal of the files it replaces leaves rows twice
     in raw reads of the files), then remove that staging. Holding the lock proves no run owns
     it."""
-    leftover = lake.find(lake.path(_STAGING))
+    leftover = lake.find(lake.path(STAGING))
     if not index_is_built(lake):
         rebuild_index(lake)  # from the tables, which hold whatever the killed run committed
     elif leftover:
-        runs = {PurePosixPath(p).relative_to(lake.path(_STAGING)).parts[0] for p in leftover}
+        runs = {PurePosixPath(p).relative_to(lake.path(STAGING)).parts[0] for p in leftover}
         days = fold_staging(lake, [Staging(lake, run).tables() for run in sorted(runs)])
         compact_lake(lake, list(SCHEMAS), only=days)
     if leftover:
-        lake.remove_tree(lake.path(_STAGING))
-
-
-def stage_frame(
-    lake: LakeLike, run_id: str, table: TableName, batch: int, frame: pl.DataFrame
-) -> str | None:
-    """Stage one batch's rows of `table` for the run's commit (invisible to readers); the
-    staged file's path, or None when there were no rows."""
-    if not frame.height:
-        return None
-    lake = as_lake(lake)
-    path = _staging(lake, run_id, table, f"{batch:012d}.parquet")
-    lake.write(frame, path)
-    return path
+        lake.remove_tree(lake.path(STAGING))
 
 
 class _Placement:
@@ -169,70 +146,6 @@ def _days_holding(
     if kind.key == "source" and not resolved.is_empty():
         days |= index.days(kind.name, resolved)
     return days
-
-
-class Staging:
-    """A run's staged files: listed once when its commit starts (one listing of
-    `_staging/<run>/`), then kept in step with the changes the commit makes to them itself. On
-    an object store every listing is a request, and a commit asks for a table's files often."""
-
-    def __init__(self, lake: Lake, run_id: str) -> None:
-        self.lake, self.run_id = lake, run_id
-        root = _staging(lake, run_id)
-        self._files: dict[str, set[str]] = {}
-        for path in lake.find(root):
-            parts = PurePosixPath(path).relative_to(root).parts
-            if len(parts) == 2 and parts[1].endswith(".parquet"):
-                self._files.setdefault(parts[0], set()).add(path)
-
-    def files(self, table: TableName) -> list[str]:
-        """The run's staged files of `table`, in batch order."""
-        return sorted(self._files.get(table, ()))
-
-    def tables(self) -> dict[str, list[str]]:
-        """Every table the run staged, with its files."""
-        return {table: sorted(files) for table, files in self._files.items() if files}
-
-    def write(self, table: TableName, batch: int, frame: pl.DataFrame) -> None:
-        """Stage (more) rows of `table` under a batch number."""
-        path = stage_frame(self.lake, self.run_id, table, batch, frame)
-        if path is not None:
-            self._files.setdefault(table, set()).add(path)
-
-    def replace(self, path: str, frame: pl.DataFrame) -> None:
-        """Replace a staged file with these rows (none: remove it)."""
-        if frame.is_empty():
-            self.remove(path)
-        else:
-            self.lake.write(frame, path)
-
-    def remove(self, path: str) -> None:
-        self.lake.remove(path)
-        for files in self._files.values():
-            files.discard(path)
-
-    def sources(self, table: TableName) -> pl.Series:
-        """The distinct `source` values the run staged for `table`."""
-        files = self.files(table)
-        if not files:
-            return pl.Series("source", [], dtype=pl.String)
-        return self.lake.read(files, ["source"])["source"].unique()
-
-
-def read_staged(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
-    schema = pl.Schema({**SCHEMAS[table], PARTITION: pl.Date()})
-    if not files:
-        return pl.DataFrame(schema=schema)
-    return lake.read(files).select(list(schema)).cast(schema)
-
-
-def read_staged_batches(lake: Lake, files: list[str], table: TableName) -> pl.DataFrame:
-    """A table's staged rows with the number of the file (batch) each came from, `_batch`: a
-    row staged again later in the run replaces an earlier one."""
-    return pl.concat(
-        [read_staged(lake, [f], table).with_columns(pl.lit(i).alias("_batch"))
-         for i, f in enumerate(files)]
-    )  # fmt: skip
 
 
 @task(
@@ -382,9 +295,3 @@ def write_part(lake: LakeLike, table: str, day: date, name: str, frame: pl.DataF
     """
     lake = as_lake(lake)
     lake.write(frame, lake.path(table, f"{PARTITION}={day.isoformat()}", name))
-
-
-def drop_staging(lake: LakeLike, run_id: str) -> None:
-    """Remove a finished run's staging directory."""
-    lake = as_lake(lake)
-    lake.remove_tree(_staging(lake, run_id))

@@ -27,10 +27,10 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from newslake.tasks.lake.commit import Staging, read_staged
 from newslake.tasks.lake.daterange import around
 from newslake.tasks.lake.index import LakeIndex
 from newslake.tasks.lake.partitions import day_files
+from newslake.tasks.lake.staging import Staging, read_staged
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import PARTITION, STORIES
 

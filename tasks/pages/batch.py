@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from newslake.tasks.crashpoints import crash_point
 from newslake.tasks.errors import PageError
-from newslake.tasks.lake.commit import stage_frame
+from newslake.tasks.lake.staging import stage_frame
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.stories import signature_rows
 from newslake.tasks.lake.tables import (

@@ -14,7 +14,7 @@ from itertools import chain
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from newslake.tasks.lake.commit import drop_staging
+from newslake.tasks.lake.staging import drop_staging
 from newslake.tasks.lake.store import Lake
 from newslake.tasks.pages.batch import BatchResult, process_in_turn
 from newslake.tasks.pages.load import iter_pages
