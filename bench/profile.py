@@ -42,7 +42,7 @@ STEPS: dict[str, tuple[str, str]] = {
     "  spaCy NER (Language.pipe)": ("spacy/language.py", "pipe"),
     "quotes and speakers (quote_rows)": ("text/quotes.py", "quote_rows"),
     "story signatures (signature_rows)": ("lake/stories.py", "signature_rows"),
-    "staging the batch's frames (stage_frame)": ("lake/commit.py", "stage_frame"),
+    "staging the batch's frames (stage_frame)": ("lake/staging.py", "stage_frame"),
     "article rows (articles_frame)": ("lake/tables.py", "articles_frame"),
 }
 
