@@ -1,7 +1,8 @@
 """What an incremental ingest costs as the lake grows: run time and storage requests.
 
 Run: `.venv/bin/python -m bench.lake_growth [--sizes 1000,10000,100000,1000000]
-[--s3-sizes 1000,10000] [--new 20,2000]`. Needs no corpus: the articles are made here.
+[--s3-sizes 1000,10000] [--new 20,2000] [--s3-latency-ms 20]`. Needs no corpus: the articles are
+made here.
 
 1. A seed lake: 1,000 pre-extracted articles (a person's name, an organisation, a place and a
    quote each) spread over 365 days, ingested by the real `newslake ingest` (entities, quotes,
@@ -16,6 +17,9 @@ Run: `.venv/bin/python -m bench.lake_growth [--sizes 1000,10000,100000,1000000]
    its start-up is not in it (the fixed cost of a run is measured by bench.throughput).
 4. The same on an S3 lake (moto's server on 127.0.0.1): the requests a run makes, counted from
    the server's log (one line a request, listings included), for 365 and 1,095 partitions.
+   `--s3-latency-ms` answers each request that much later: on this machine a request takes a
+   millisecond or two, so only a latency like a real store's shows what waiting on requests
+   one after another costs a run.
 
 Results go to stdout as a Markdown table and to bench/lake_growth.png (time against size).
 """
@@ -151,19 +155,36 @@ def _request_lines(log: Path) -> int:
     return len(re.findall(r'"(?:GET|PUT|HEAD|POST|DELETE) ', text))
 
 
+# moto's S3 server as `moto_server` runs it, each request answered `latency` ms late: a store in
+# another building (S3 answers a small GET or PUT in tens of ms) rather than on this machine.
+_SLOW_MOTO = """
+import sys, time
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import run_simple
+app = DomainDispatcherApplication(create_backend_app)
+latency = float(sys.argv[2]) / 1000
+def late(environ, start_response):
+    time.sleep(latency)
+    return app(environ, start_response)
+run_simple("127.0.0.1", int(sys.argv[1]), late, threaded=True, request_handler=MotoRequestHandler)
+"""
+
+
 @contextmanager
-def _moto(work: Path) -> Iterator[tuple[dict[str, str], Path]]:
-    """moto's S3 server on a free port, logging a line per request; the environment to use."""
+def _moto(work: Path, latency_ms: float) -> Iterator[tuple[dict[str, str], Path]]:
+    """moto's S3 server on a free port, logging a line per request, answering each request
+    `latency_ms` late; the environment to use."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = work / "moto.log"
-    moto = Path(sys.executable).with_name("moto_server")
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-c", _SLOW_MOTO, str(port), str(latency_ms)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -213,6 +234,7 @@ def main() -> None:
     parser.add_argument("--s3-sizes", default="1000,10000")
     parser.add_argument("--new", default="20,2000")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--s3-latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     s3_sizes = [int(s) for s in args.s3_sizes.split(",") if s]
@@ -249,7 +271,7 @@ def main() -> None:
                          f"{small}_s": statistics.median(twenty), f"{large}_s": many})  # fmt: skip
             print(rows[-1], flush=True)
             shutil.rmtree(lake)
-        with _moto(work) as (aws, log):
+        with _moto(work, args.s3_latency_ms) as (aws, log):
             s3_env = env | aws
             for size in s3_sizes:
                 for spread in (365, 1095):
@@ -266,6 +288,7 @@ def main() -> None:
                         counts.append(_request_lines(log) - before)
                         seconds.append(_last_run_seconds(url, s3_env))  # not counted
                     rows.append({"store": "s3", "articles": size, "partitions": spread,
+                                 "latency_ms": args.s3_latency_ms,
                                  f"{small}_s": seconds[1], f"{large}_s": seconds[2],
                                  f"{small}_requests": counts[1],
                                  f"{large}_requests": counts[2]})  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from threading import Lock
 from typing import Literal, get_args
 
 from newslake.tasks.errors import ConfigError
@@ -29,6 +30,7 @@ CrashPoint = Literal[
 CRASH_POINTS: tuple[str, ...] = get_args(CrashPoint)
 
 _arrivals: Counter[str] = Counter()
+_counting = Lock()  # a commit writes its days on threads
 
 
 def crash_point(name: CrashPoint) -> None:
@@ -43,6 +45,8 @@ def crash_point(name: CrashPoint) -> None:
         raise ConfigError(msg)
     if point != name:
         return
-    _arrivals[name] += 1
-    if _arrivals[name] == int(nth or 1):
+    with _counting:
+        _arrivals[name] += 1
+        arrival = _arrivals[name]
+    if arrival == int(nth or 1):
         os.killpg(os.getpgrp(), signal.SIGKILL)

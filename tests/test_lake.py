@@ -165,3 +165,30 @@ def test_rows_merge_into_a_partition_written_before_a_column_existed(lake: Path)
         ("a1", None, "New text."),
         ("a2", "SEO", ARTICLE.text),
     ]
+
+
+@pytest.mark.parametrize("store", ["local", "s3"])
+def test_many_files_read_at_once(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # On an object store the GETs of a commit's files go out together; what comes back must be
+    # each file's rows under its own path, in the order asked, with a missing file an error
+    # unless the caller allows it (an index shard not written yet).
+    url = str(tmp_path / "lake") if store == "local" else request.getfixturevalue("s3_lake").url
+    lake = Lake.of(url)
+    paths = [lake.path("t", f"{n}.parquet") for n in range(3)]
+    for n, path in enumerate(paths):
+        lake.write(pl.DataFrame({"n": [n, n]}), path)
+    missing = lake.path("t", "absent.parquet")
+
+    got = lake.read_each([paths[2], missing, paths[0]], missing_ok=True)
+    assert {path: frame["n"].to_list() for path, frame in got.items()} == {
+        paths[2]: [2, 2],
+        paths[0]: [0, 0],
+    }
+    assert list(got) == [paths[2], paths[0]]
+    with pytest.raises(FileNotFoundError):
+        lake.read_each([paths[0], missing])
+    assert lake.read(paths)["n"].to_list() == [0, 0, 1, 1, 2, 2]
+    assert lake.read_optional(missing) is None
+    assert lake.read_optional(paths[1], ["n"])["n"].to_list() == [1, 1]  # type: ignore[index]

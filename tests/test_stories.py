@@ -105,7 +105,7 @@ def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(
     lake = tmp_path / "lake"
     _run([_write(tmp_path / "first", first)], lake)
     read: list[str] = []
-    real_read = Lake.read
+    real_read = Lake.read_each
 
     def recording(self: Lake, paths: list[str], *args: object, **kwargs: object) -> object:
         if sys._getframe(1).f_code.co_filename == STORIES_STEP:  # the stories step's reads
@@ -113,7 +113,7 @@ def test_wire_copies_join_the_story_and_shared_boilerplate_does_not(
         return real_read(self, paths, *args, **kwargs)  # type: ignore[arg-type]
 
     with monkeypatch.context() as patched:
-        patched.setattr(Lake, "read", recording)
+        patched.setattr(Lake, "read_each", recording)
         _run([_write(tmp_path / "second", second)], lake)  # a later run: joins stories in the lake
     # The stories step read each file it looked at once (one GET on an object store).
     stories_read = [p for p in read if "/stories/" in p and "/_staging/" not in p]

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
+from threading import Lock
 
 import polars as pl
 from prefect import task
@@ -35,7 +36,7 @@ from newslake.tasks.lake.index import (
 )
 from newslake.tasks.lake.partitions import add_to_day, compact_lake, read_day, replace_day
 from newslake.tasks.lake.staging import STAGING, Staging, read_staged, read_staged_batches
-from newslake.tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake
+from newslake.tasks.lake.store import Lake, LakeBusyError, LakeLike, as_lake, side_by_side
 from newslake.tasks.lake.tables import CONTENT, KEYS, PARTITION, SCHEMAS, TableName
 
 __all__ = [
@@ -98,6 +99,7 @@ class _Placement:
 
     def __init__(self, table: TableName) -> None:
         self.table = table
+        self._lock = Lock()  # days are committed side by side, on threads
         self.days: set[date] = set()
         self.values: dict[str, list[pl.Series]] = {kind.name: [] for kind in KINDS[table]}
         self.rows: list[pl.DataFrame] = []
@@ -106,18 +108,22 @@ class _Placement:
     def record(self, day: date, affected: pl.DataFrame, merged: pl.DataFrame) -> None:
         """Note a written day: the rows it held or holds for the staged keys (`affected`) name
         the lookup values whose index rows are re-read from the merged partition."""
-        self.days.add(day)
         kinds = KINDS[self.table]
-        for kind in kinds:
-            self.values[kind.name].append(affected[kind.key])
         ours = pl.any_horizontal(pl.col(k.key).is_in(affected[k.key].implode()) for k in kinds)
-        self.rows.append(self._indexed(day, merged.filter(ours)))
+        rows = self._indexed(day, merged.filter(ours))
+        with self._lock:
+            self.days.add(day)
+            for kind in kinds:
+                self.values[kind.name].append(affected[kind.key])
+            self.rows.append(rows)
 
     def add(self, day: date, rows: pl.DataFrame) -> None:
         """Note rows added to a day beside its other files: their index rows are added, and the
         index rows of the day's other files stay (their keys may be the same: an article's
         second capture)."""
-        self.added.append(self._indexed(day, rows))
+        indexed = self._indexed(day, rows)
+        with self._lock:
+            self.added.append(indexed)
 
     def _indexed(self, day: date, rows: pl.DataFrame) -> pl.DataFrame:
         """The columns of `rows` that index rows are made of, with their day. Index rows are
@@ -163,7 +169,8 @@ def commit_table(
     index: LakeIndex | None = None,
     staging: Staging | None = None,
 ) -> CommitStats:
-    """Merge the run's staged rows of `table` into the lake, one atomic partition at a time.
+    """Merge the run's staged rows of `table` into the lake, each partition atomically (days
+    side by side: each is its own write, and on an object store its own round trips).
 
     Within the run the last row staged for a key wins (the others count as duplicates). Against
     the lake, a row whose content column is unchanged keeps its old version, so re-ingesting the
@@ -196,13 +203,14 @@ def commit_table(
         touched = touched | pl.col("source").is_in(resolved.implode())
     empty = staged.clear().drop(PARTITION)
     placement = _Placement(table)
-    new = updated = unchanged = 0
-    for day in days:
+
+    def commit_day(day: date) -> tuple[int, int]:
+        """Write one day; the run's rows there that were (unchanged, updated)."""
         incoming = by_day.get((day,), empty)
         if day not in held:  # no row of the day is touched: the staged rows are only added
             add_to_day(lake, table, day, incoming.sort(key), run_id)
             placement.add(day, incoming)
-            continue
+            return 0, 0
         existing, files, stale = read_day(lake, table, day)
         before = existing.filter(pl.col(key).is_in(staged_keys))
         same = incoming.join(before, on=[key, *content], how="semi")
@@ -215,10 +223,12 @@ def commit_table(
         if by_source:
             kept = kept.filter(~pl.col("source").is_in(resolved.implode()))
         merged = pl.concat([kept, changed]).sort(key)
-        unchanged += same.height
-        updated += changed.join(before, on=key, how="semi").height
         replace_day(lake, table, day, merged, existing.sort(key), files, run_id, stale=stale)
         placement.record(day, pl.concat([existing.filter(touched), incoming]), merged)
+        return same.height, changed.join(before, on=key, how="semi").height
+
+    counts = side_by_side(commit_day, days)
+    unchanged, updated = sum(c[0] for c in counts), sum(c[1] for c in counts)
     placement.apply(index)
     if alone:
         index.save()
@@ -263,17 +273,20 @@ def commit_children(
     days = sorted(set(staged[PARTITION].to_list()) | held)
     order = ["article_id", KEYS[table]]
     placement = _Placement(table)
-    for day in days:
+
+    def commit_day(day: date) -> None:
         incoming = staged.filter(pl.col(PARTITION) == day).drop(PARTITION)
         if day not in held:  # none of the day's articles had rows here: only added
             add_to_day(lake, table, day, incoming.sort(order), run_id)
             placement.add(day, incoming)
-            continue
+            return
         existing, files, stale = read_day(lake, table, day)
         kept = existing.filter(~pl.col("article_id").is_in(ids.implode()))
         merged = pl.concat([kept, incoming]).sort(order)
         replace_day(lake, table, day, merged, existing.sort(order), files, run_id, stale=stale)
         placement.record(day, staged.select("article_id"), merged)
+
+    side_by_side(commit_day, days)
     placement.apply(index)
     if alone:
         index.save()

@@ -24,7 +24,6 @@ its first run; `newslake reindex` does the same on demand.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -33,7 +32,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from newslake.tasks.ids import digest
-from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.store import Lake, side_by_side
 from newslake.tasks.lake.tables import PARTITION, TableName
 
 __all__ = [
@@ -52,8 +51,6 @@ __all__ = [
 
 _ROOT = "_index"
 _MANIFEST = "manifest.parquet"
-# Shards written at once by a commit (I/O-bound: encoding, fsync, a PUT each).
-_WRITERS = 8
 # 16**3 = 4,096 shards: 20 new articles touch about 20 of them; at 10M articles a shard holds
 # about 20,000 rows (well under a MiB), so a run reads and writes little whatever the lake's size.
 SHARD_DIGITS = 3
@@ -166,9 +163,11 @@ class LakeIndex:
         self._pending: list[tuple[str, pl.Series, pl.Series, pl.DataFrame]] = []
 
     def _load(self, keys: Iterable[str]) -> None:
+        shards = sorted({_shard(k) for k in keys} - set(self._read))
+        read = self.lake.read_each([_shard_path(self.lake, s) for s in shards], missing_ok=True)
         frames = []
-        for shard in sorted({_shard(k) for k in keys} - set(self._read)):
-            frame = self.lake.read_optional(_shard_path(self.lake, shard))
+        for shard in shards:
+            frame = read.get(_shard_path(self.lake, shard))
             self._read[shard] = INDEX.to_frame() if frame is None else frame.cast(INDEX)
             frames.append(self._read[shard])
         if frames:
@@ -245,13 +244,10 @@ class LakeIndex:
             frame = shards.get((shard,), INDEX.to_frame())
             if not frame.equals(self._read[shard]):
                 changed[shard] = frame
-        # Shards are written side by side: a run touches two shards a new article, and one at
-        # a time each waited for its encoding, its fsync or (on an object store) its PUT.
-        with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-            writes = {pool.submit(self._write_shard, s, f): s for s, f in changed.items()}
-            for done in as_completed(writes):
-                done.result()
-                self._read[writes[done]] = changed[writes[done]]
+        # Side by side: a run touches two shards a new article, and one at a time each waited
+        # for its encoding, its fsync or (on an object store) its PUT.
+        side_by_side(lambda shard: self._write_shard(shard, changed[shard]), changed)
+        self._read.update(changed)
         self._touched.clear()
 
     def _write_shard(self, shard: str, frame: pl.DataFrame) -> None:
@@ -286,7 +282,8 @@ def _from_tables(lake: Lake) -> pl.DataFrame:
 def read_index(lake: Lake) -> pl.DataFrame:
     """Every row of the lake's index (all shards: for checks, not for runs)."""
     files = [f for f in lake.files(lake.path(_ROOT)) if not f.endswith(_MANIFEST)]
-    return pl.concat([lake.read([f]).cast(INDEX) for f in files]) if files else INDEX.to_frame()
+    frames = [frame.cast(INDEX) for frame in lake.read_each(files).values()]
+    return pl.concat(frames) if frames else INDEX.to_frame()
 
 
 def index_mismatch(lake: Lake) -> tuple[int, int]:

@@ -73,7 +73,7 @@ def read_day(
     an older copy of some group was left out (a writer was killed before its removals).
     `files`: the day's files when the caller has just listed them (oldest writer first)."""
     files = day_files(lake, table, day) if files is None else files
-    frames = [conform(lake.read([path]), SCHEMAS[table]) for path in files]
+    frames = [conform(frame, SCHEMAS[table]) for frame in lake.read_each(files).values()]
     if not frames:
         return SCHEMAS[table].to_frame(), files, False
     rows = newest_rows(frames, group_key(table))

@@ -32,5 +32,5 @@ def recent_runs(lake: LakeLike, limit: int = 20) -> pl.DataFrame:
     files = lake.partition_files("runs")
     if not files:
         return RUNS.to_frame()
-    frame = pl.concat([conform(lake.read([f]), RUNS) for f in files])
+    frame = pl.concat([conform(f, RUNS) for f in lake.read_each(files).values()])
     return frame.sort("started_at", descending=True).head(limit)

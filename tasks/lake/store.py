@@ -19,7 +19,8 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -37,7 +38,11 @@ from newslake.tasks.lake.tables import PARTITION
 # A table's data file: TABLE/date=YYYY-MM-DD/NAME.parquet.
 _PARTITION_FILE = re.compile(rf"/{PARTITION}=\d{{4}}-\d{{2}}-\d{{2}}/[^/]+\.parquet$")
 
-__all__ = ["Lake", "LakeBusyError", "LakeLike", "LakeNotFoundError", "as_lake"]
+__all__ = ["Lake", "LakeBusyError", "LakeLike", "LakeNotFoundError", "as_lake", "side_by_side"]
+
+# Storage calls a step keeps in flight at once: each waits for its encoding, an fsync or (on an
+# object store) a round trip, not for the CPU.
+IN_FLIGHT = 8
 
 
 class LakeBusyError(NewslakeError):
@@ -89,6 +94,17 @@ def _storage_call[**P, R](method: Callable[P, R]) -> Callable[P, R]:
             raise OSError(errno.EIO, f"{type(exc).__name__}: {exc}") from exc
 
     return wrapper
+
+
+def side_by_side[T, R](call: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`call` of each item on IN_FLIGHT threads, the results in the items' order; the first
+    error is raised once every call has ended. For independent storage work (a commit's days,
+    the index's shards), which one at a time waited for each request in turn."""
+    items = list(items)
+    if len(items) < 2:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(IN_FLIGHT, len(items))) as pool:
+        return list(pool.map(call, items))
 
 
 @dataclass(frozen=True)
@@ -185,22 +201,46 @@ class Lake:
         incremental run pays for there.
         """
         frames = []
-        for path in paths:
-            source: Any = path if self.local else io.BytesIO(self.fs.cat_file(path))
-            frame = pl.read_parquet(
-                source, columns=list(columns) if columns else None, hive_partitioning=False
-            )
+        for path, frame in self.read_each(paths, columns).items():
             if hive:
                 frame = frame.with_columns(pl.lit(self.day_of(path)).alias(PARTITION))
             frames.append(frame)
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
+    @_storage_call
+    def read_each(
+        self,
+        paths: Sequence[str],
+        columns: Sequence[str] | None = None,
+        *,
+        missing_ok: bool = False,
+    ) -> dict[str, pl.DataFrame]:
+        """Each file's frame, in the order given; with `missing_ok`, files that do not exist are
+        left out rather than raising FileNotFoundError.
+
+        On an object store the GETs go out together (fsspec's batched `cat`): a commit reads
+        dozens of small files (index shards, staged batches, a day's parts), and one at a time
+        each waited for its round trip.
+        """
+        blobs = {} if self.local or not paths else self.fs.cat(list(paths), on_error="return")
+        frames = {}
+        for path in paths:
+            source = path if self.local else blobs[path]
+            try:
+                if isinstance(source, BaseException):
+                    raise source
+                data = source if isinstance(source, str) else io.BytesIO(source)
+                frames[path] = pl.read_parquet(
+                    data, columns=list(columns) if columns else None, hive_partitioning=False
+                )
+            except FileNotFoundError:
+                if not missing_ok:
+                    raise
+        return frames
+
     def read_optional(self, path: str, columns: Sequence[str] | None = None) -> pl.DataFrame | None:
         """Read one Parquet file, or None when it does not exist (one request, not two)."""
-        try:
-            return self.read([path], columns)
-        except FileNotFoundError:
-            return None
+        return self.read_each([path], columns, missing_ok=True).get(path)
 
     @_storage_call
     def write(self, frame: pl.DataFrame, path: str) -> None:

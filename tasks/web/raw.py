@@ -120,7 +120,8 @@ def raw_index(lake: LakeLike) -> pl.DataFrame:
     looks up many groups of URLs (a backfill's days) reads the URL columns once, not per group."""
     lake = as_lake(lake)
     files = lake.partition_files("raw")
-    frames = [lake.read([path], ["url"]).with_columns(file=pl.lit(path)) for path in files]
+    read = lake.read_each(files, ["url"])
+    frames = [frame.with_columns(file=pl.lit(path)) for path, frame in read.items()]
     return (
         pl.concat(frames) if frames else pl.DataFrame(schema={"url": pl.String, "file": pl.String})
     )
