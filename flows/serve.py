@@ -33,6 +33,7 @@ from newslake.flows.stopping import (
     COMMAND_DEADLINE_S,
     abandon,
     descendants,
+    remove_on_exit,
     stop_now,
     stopping_takes,
 )
@@ -230,6 +231,7 @@ def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:
     stopping_takes(STOP_DEADLINE_S + _LAST_RESORT_S + COMMAND_DEADLINE_S)
     os.environ[_SERVED] = "1"
     runner = _Runner(pause_on_shutdown=True)
+    remove_on_exit(runner._tmp_dir)  # noqa: SLF001 - Prefect names it nowhere else
     for deployment in deployments:
         runner.add_deployment(deployment)
     try:

@@ -14,7 +14,9 @@ and goes with the process.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -26,6 +28,7 @@ __all__ = [
     "COMMAND_DEADLINE_S",
     "abandon",
     "descendants",
+    "remove_on_exit",
     "stop_now",
     "stop_on_signals",
     "stopping_takes",
@@ -64,10 +67,29 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+# Folders this process made that a graceful exit removes and `os._exit` would leave behind.
+_leftovers: list[Path] = []
+
+
+def remove_on_exit(folder: Path) -> None:
+    """Have `stop_now` and `abandon` remove `folder` (Prefect's runner removes its storage
+    folder only when it stops gracefully)."""
+    _leftovers.append(folder)
+
+
 def _kill_below() -> None:
+    """Kill every process this one started, and remove what exit handlers, which `os._exit`
+    skips, would have: the registered folders and multiprocessing's (`pymp-*`, the fork
+    server's socket; every run would leave one). multiprocessing keeps that folder's path where
+    `util.get_temp_dir` reads it, and has no public way to ask for it without making one."""
     for pid in descendants(os.getpid()):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    process = multiprocessing.current_process()
+    ours = process._config.get("tempdir")  # type: ignore[attr-defined]  # noqa: SLF001
+    for folder in [ours, *_leftovers]:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def stop_now(signum: int, message: str) -> NoReturn:

@@ -232,13 +232,17 @@ class Cli:
 
     extra: dict[str, str]
     marker: str
+    # The commands' temporary folder (their TMPDIR): a command leaves nothing there, unless the
+    # test says why it may (a SIGKILL leaves no process a chance to clean up).
+    temp: Path
+    temp_may_remain: str = ""
 
     @property
     def env(self) -> dict[str, str]:
         """The test's environment now (fixtures may have added credentials), without a Prefect
         API, plus the marker and the fixture's settings."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-        return env | self.extra | {_MARK: self.marker}
+        return env | {"TMPDIR": str(self.temp)} | self.extra | {_MARK: self.marker}
 
     def command(self, *args: str, program: str = "newslake") -> list[str]:
         """The command line for `newslake ARGS` (or another of the venv's commands)."""
@@ -291,16 +295,23 @@ def finish(proc: subprocess.Popen[str], timeout_s: float) -> str:
 
 @pytest.fixture
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    """Run `newslake` as a subprocess; fails the test if a process it started outlives it."""
+    """Run `newslake` as a subprocess; fails the test if a process it started outlives it, or
+    if it left something in its temporary folder."""
     home = tmp_path_factory.getbasetemp() / "prefect-home"  # shared: a warm database
     extra = {"PREFECT_HOME": str(home), "NEWSLAKE_FETCH_PER_HOST_DELAY_S": "0"}
-    runner = Cli(extra=extra, marker=uuid.uuid4().hex)
+    temp = tmp_path_factory.mktemp("cli-tmp")
+    runner = Cli(extra=extra, marker=uuid.uuid4().hex, temp=temp)
     yield runner
     left = runner.survivors()
     for pid in _marked(runner.marker):  # so that they do not go on to trouble other tests
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     assert left == [], "processes outlived the command"
+    if not runner.temp_may_remain:
+        # Prefect's Runner (serve) keeps its per-service folders in one shared `runner_storage`
+        # and removes its own on the way out: only the shared folder may stay.
+        left_files = [p.relative_to(temp) for p in temp.rglob("*") if p.name != "runner_storage"]
+        assert left_files == [], "the command left temporary files"
 
 
 def lake_sources(lake: Path | str) -> tuple[list[str], list[str]]:

@@ -20,7 +20,7 @@ import pytest
 
 from newslake.tasks.lake.query import run_query
 from newslake.tasks.lake.runlog import recent_runs
-from tests.conftest import ROOT, SAMPLES, Cli, finish
+from tests.conftest import ROOT, SAMPLES, Cli, finish, marked_processes
 
 
 def _free_port() -> int:
@@ -215,6 +215,9 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
         "NEWSLAKE_LAKE_ROOT": str(tmp_path / "default-lake"),
         "PREFECT_WORKER_QUERY_SECONDS": "2",
     }
+    # Not diagnosed: about one run in five of this test, a run's process under Prefect's worker
+    # ends without its pool's exit, and its fork server's socket folder stays (`pymp-*`).
+    cli.temp_may_remain = "a run under Prefect's process worker, sometimes"
     server = cli.popen("server", "start", "--host", "127.0.0.1", "--port", str(port),
                        program="prefect")  # fmt: skip
     worker = None
@@ -266,6 +269,11 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
                 break
             assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
             time.sleep(2)
+        # A run is Completed before its process has stopped its pool: stopping the worker now
+        # would kill those processes mid-way (and leave their temporary files).
+        while any("prefect/engine.py" in p for p in marked_processes(cli.marker)):
+            assert time.monotonic() < deadline, "the runs' processes did not end"
+            time.sleep(0.5)
     finally:
         output = _stop(worker) if worker is not None else ""
         _stop(server)
