@@ -22,6 +22,7 @@ import contextlib
 import os
 import re
 import signal
+import sys
 import threading
 import time
 import tomllib
@@ -44,6 +45,7 @@ __all__ = [
     "Schedule",
     "build_deployments",
     "leave_ctrl_c_to_serve",
+    "quiet_termination",
     "load_schedules",
     "serve_until_stopped",
 ]
@@ -167,6 +169,19 @@ def leave_ctrl_c_to_serve() -> None:
     lock raises "release unlocked lock"); serve stops its runs itself through Prefect."""
     if os.environ.get(_SERVED) and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.unraisablehook = quiet_termination
+
+
+def quiet_termination(unraisable: Any) -> None:
+    """In a run that serve started: say nothing of a stop signal that could not be raised. A
+    SIGTERM to serve's group that lands while the run's interpreter is inside a weakref
+    callback or a finalizer raises Prefect's TerminationSignal where nothing can catch it, and
+    Python prints it with a traceback ("Exception ignored in …"). serve stops the run anyway
+    (it kills what is still running at its deadline); anything else is printed as before."""
+    from prefect.exceptions import TerminationSignal
+
+    if not isinstance(unraisable.exc_value, TerminationSignal):
+        sys.__unraisablehook__(unraisable)
 
 
 def serve_until_stopped(deployments: list[Any], on_stop: Any = None) -> None:

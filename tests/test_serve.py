@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -215,9 +216,6 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
         "NEWSLAKE_LAKE_ROOT": str(tmp_path / "default-lake"),
         "PREFECT_WORKER_QUERY_SECONDS": "2",
     }
-    # Not diagnosed: about one run in five of this test, a run's process under Prefect's worker
-    # ends without its pool's exit, and its fork server's socket folder stays (`pymp-*`).
-    cli.temp_may_remain = "a run under Prefect's process worker, sometimes"
     server = cli.popen("server", "start", "--host", "127.0.0.1", "--port", str(port),
                        program="prefect")  # fmt: skip
     worker = None
@@ -271,7 +269,7 @@ def test_prefect_yaml_deployments_run_on_a_process_worker(cli: Cli, tmp_path: Pa
             time.sleep(2)
         # A run is Completed before its process has stopped its pool: stopping the worker now
         # would kill those processes mid-way (and leave their temporary files).
-        while any("prefect/engine.py" in p for p in marked_processes(cli.marker)):
+        while any("prefect.engine" in p for p in marked_processes(cli.marker)):
             assert time.monotonic() < deadline, "the runs' processes did not end"
             time.sleep(0.5)
     finally:
@@ -381,3 +379,31 @@ def test_a_second_ctrl_c_stops_at_once(cli: Cli, tmp_path: Path) -> None:
     code, output = _stopped(serve)
     assert code == 128 + signal.SIGINT, output  # the second signal's exit, not the graceful 0
     assert "stopped at once" in output
+
+
+def test_a_stop_signal_lost_in_a_weakref_callback_prints_no_traceback() -> None:
+    """A served run stopped by SIGTERM to serve's group printed "Exception ignored … Traceback
+    … TerminationSignal" when the signal landed in a weakref callback (seen once in CI under
+    load). Python's own unraisable-exception path, in a fresh interpreter: the stop is silent,
+    any other error is still printed."""
+    code = """if True:
+        import sys, weakref
+        from prefect.exceptions import TerminationSignal
+        from newslake.flows.serve import quiet_termination
+
+        sys.unraisablehook = quiet_termination
+
+        class Thing: ...
+
+        def stop(_): raise TerminationSignal(signal=15)
+        def fail(_): raise ValueError("still shown")
+
+        first, second = Thing(), Thing()
+        refs = [weakref.ref(first, stop), weakref.ref(second, fail)]
+        del first, second
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "TerminationSignal" not in done.stderr
+    assert "ValueError: still shown" in done.stderr
