@@ -17,9 +17,9 @@ from pathlib import PurePosixPath
 import polars as pl
 
 from newslake.tasks.lake.index import LakeIndex
-from newslake.tasks.lake.partitions import day_files, newest_rows
+from newslake.tasks.lake.partitions import days_files, newest_rows
 from newslake.tasks.lake.staging import Staging, read_staged, read_staged_batches
-from newslake.tasks.lake.store import Lake, side_by_side
+from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import CAPTURED_AT, CHILDREN, PARTITION
 
 __all__ = ["TRUNCATED_SHARE", "choose_captures"]
@@ -34,7 +34,7 @@ def _lake_rows(lake: Lake, index: LakeIndex, ids: pl.Series) -> pl.DataFrame:
     read from the partitions the index names for them."""
     columns = ["article_id", "capture_id", "fetched_at", "extracted_at", "word_count"]
     days = sorted(index.days("articles", ids))
-    listed = side_by_side(lambda day: day_files(lake, "articles", day), days)
+    listed = days_files(lake, "articles", days)
     frames = list(lake.read_each([path for paths in listed for path in paths], columns).values())
     if not frames:
         return pl.DataFrame(

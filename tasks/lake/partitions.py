@@ -22,13 +22,14 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from newslake.tasks.crashpoints import crash_point
-from newslake.tasks.lake.store import Lake
+from newslake.tasks.lake.store import Lake, side_by_side
 from newslake.tasks.lake.tables import CHILDREN, KEYS, PARTITION, SCHEMAS, TableName, conform
 
 __all__ = [
     "add_to_day",
     "compact_lake",
     "day_files",
+    "days_files",
     "group_key",
     "newest_rows",
     "read_day",
@@ -53,6 +54,12 @@ def _file(lake: Lake, table: TableName, day: date, writer: str) -> str:
 def day_files(lake: Lake, table: TableName, day: date) -> list[str]:
     """The day's files of a table, oldest writer first (one listing)."""
     return lake.files(_folder(lake, table, day))
+
+
+def days_files(lake: Lake, table: TableName, days: list[date]) -> list[list[str]]:
+    """`day_files` of each of these days, in their order, the listings side by side (on an
+    object store each is a round trip)."""
+    return side_by_side(lambda day: day_files(lake, table, day), days)
 
 
 def newest_rows(frames: list[pl.DataFrame], group: str) -> pl.DataFrame:

@@ -29,9 +29,9 @@ import polars as pl
 
 from newslake.tasks.lake.daterange import around
 from newslake.tasks.lake.index import LakeIndex
-from newslake.tasks.lake.partitions import day_files
+from newslake.tasks.lake.partitions import days_files
 from newslake.tasks.lake.staging import Staging, read_staged
-from newslake.tasks.lake.store import Lake, side_by_side
+from newslake.tasks.lake.store import Lake
 from newslake.tasks.lake.tables import PARTITION, STORIES
 
 __all__ = ["BANDS", "SHINGLE", "assign_stories", "signature_rows"]
@@ -119,7 +119,7 @@ def _lake_matches(
         hit = pl.col("story_id").is_in(pl.Series(list(story_ids), dtype=pl.String).implode())
     schema = pl.Schema({**STORIES, PARTITION: pl.Date()})
     order = sorted(days)  # each day listed, and the files not yet read fetched, side by side
-    listed = side_by_side(lambda day: day_files(lake, "stories", day), order)
+    listed = days_files(lake, "stories", order)
     files.update(lake.read_each([p for paths in listed for p in paths if p not in files]))
     found = []
     for day, paths in zip(order, listed, strict=True):
